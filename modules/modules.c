@@ -1,0 +1,26 @@
+/*
+ * modules.c -- the one explicit list of compiled-in modules, in order.
+ * The order decides directive lookup, hook ties and filter ties.
+ */
+#include "core/pc_core.h"
+
+extern pc_module_t pc_core_module;
+extern pc_module_t pc_http_core_module;
+
+pc_module_t *pc_modules[] = {
+    &pc_core_module,
+    &pc_http_core_module,
+    NULL
+};
+
+unsigned pc_modules_n;
+
+void
+pc_modules_init(void)
+{
+    unsigned i;
+
+    for (i = 0; pc_modules[i] != NULL; i++)
+        pc_modules[i]->index = i;
+    pc_modules_n = i;
+}

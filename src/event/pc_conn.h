@@ -1,0 +1,73 @@
+/*
+ * pc_conn.h -- a connection in a worker: fd, libev watchers, timer, the
+ * cycle reference it holds, and an I/O layer that TLS can replace.
+ */
+#ifndef PC_CONN_H
+#define PC_CONN_H
+
+#include <ev.h>
+#include <sys/uio.h>
+#include <sys/socket.h>
+#include "core/pc_core.h"
+
+typedef ssize_t (*pc_conn_recv_pt)(pc_conn_t *c, u_char *buf, size_t size);
+typedef ssize_t (*pc_conn_writev_pt)(pc_conn_t *c, struct iovec *iov, int iovcnt);
+
+struct pc_conn_s {
+    int             fd;
+    ev_io           rev;            /* read watcher  (data = c)              */
+    ev_io           wev;            /* write watcher (data = c)              */
+    ev_timer        timer;          /* (data = c)                            */
+    pc_worker_t    *wk;
+    pc_cycle_t     *cycle;          /* referenced for the connection's life  */
+    pc_listening_t *listening;      /* NULL for upstream connections         */
+    struct sockaddr_storage peer;
+    socklen_t       peerlen;
+    struct sockaddr_storage local;  /* filled lazily: pc_conn_local_addr()   */
+    socklen_t       locallen;
+    uint64_t        number;         /* $connection: per-worker counter       */
+
+    pc_conn_recv_pt   recv;         /* plain: recv(2); TLS replaces these    */
+    pc_conn_writev_pt writev;
+    void           *ssl;            /* SSL * when TLS is on                  */
+
+    void           *data;           /* protocol state (http connection, upstream) */
+    /* Graceful shutdown: finish what is in flight, close when idle. */
+    void          (*drain)(pc_conn_t *c);
+
+    pc_conn_t      *prev, *next;    /* worker's connection list              */
+    unsigned        upstream:1;
+    unsigned        eof:1;          /* peer closed (read returned 0)         */
+    unsigned        error:1;        /* fatal I/O error seen                  */
+    unsigned        closed:1;
+};
+
+/*
+ * Wrap an accepted or connected fd (made non-blocking here) in a new
+ * connection owned by the current worker, referencing the worker's cycle.
+ * Counts towards worker_connections.  NULL on ENOMEM (fd is then closed).
+ */
+pc_conn_t *pc_conn_new(pc_worker_t *wk, int fd, pc_listening_t *ls);
+
+/* Stop watchers and timer, close the fd, drop the cycle reference, free. */
+void pc_conn_close(pc_conn_t *c);
+
+/* Default plain I/O: return bytes, 0 on EOF (sets c->eof), -1 with errno
+ * EAGAIN when it would block, -1 otherwise (sets c->error). */
+ssize_t pc_conn_recv_plain(pc_conn_t *c, u_char *buf, size_t size);
+ssize_t pc_conn_writev_plain(pc_conn_t *c, struct iovec *iov, int iovcnt);
+
+/* Local address of c (getsockname once, cached). */
+const struct sockaddr *pc_conn_local_addr(pc_conn_t *c, socklen_t *len);
+
+/* Worker-wide: call drain() on every connection (graceful shutdown). */
+void pc_conn_drain_all(pc_worker_t *wk);
+/* Worker-wide: close every connection now (fast shutdown, timeout). */
+void pc_conn_close_all(pc_worker_t *wk);
+
+/* Start/stop the accept watchers of every listener of wk->cycle. Accept is
+ * paused automatically while worker_connections are all in use. */
+pc_rc_t pc_accept_start(pc_worker_t *wk);
+void pc_accept_stop(pc_worker_t *wk);
+
+#endif /* PC_CONN_H */
