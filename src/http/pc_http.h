@@ -76,6 +76,10 @@ struct pc_http_server_s {
     unsigned              ssl:1;      /* has at least one ssl listen           */
     const char           *file;
     uint32_t              line;
+    /* Built with prefix[] (pc_http_server.c): index in prefix[] of the
+     * longest other prefix location that is a prefix of this one, or
+     * UINT32_MAX; lets a binary search find the longest matching prefix. */
+    uint32_t             *prefix_parent;
 };
 
 /* listening->data for http listeners: the servers bound to one address. */
@@ -83,6 +87,9 @@ typedef struct {
     pc_array_t            servers;    /* pc_http_server_t *, config order      */
     pc_http_server_t     *default_server;
     unsigned              ssl:1;
+    /* Name lookup tables built by init_conf (pc_http_server.c); NULL means
+     * "not built": pc_http_find_server then scans servers linearly. */
+    struct pc_http_server_names_s *names;
 } pc_http_addr_conf_t;
 
 typedef enum { PC_HTTP_ERROR_JSON = 0, PC_HTTP_ERROR_TEXT = 1 } pc_http_error_format_e;
@@ -269,9 +276,22 @@ void pc_http_finalize(pc_http_request_t *r, pc_rc_t rc);
 void pc_http_phase_resume(pc_http_request_t *r);
 
 /*
+ * Re-entrancy guard for modules that drive a parked request from their own
+ * events (the proxy's upstream watchers and timers): between enter and
+ * leave nothing frees r or closes its connection, even if a call made in
+ * between (pc_http_send_body failing, pc_http_finalize) ends the request;
+ * leave performs what was deferred, so r may be gone after it.  The
+ * runtime already holds the guard when it calls a phase handler or
+ * r->read_event_handler / r->write_event_handler.  (Same declarations as
+ * in pc_http_request.h, made public for modules.)
+ */
+void pc_http_req_enter(pc_http_conn_t *hc);
+void pc_http_req_leave(pc_http_conn_t *hc);
+
+/*
  * Request-body streaming for content handlers (the proxy):
  * pc_http_body_read() gives the next span of body payload already decoded
- * (chunked framing removed) without copying; returns PC_OK with *data/*len
+ * (chunked framing removed) without copying; returns PC_OK with *data and *len
  * (len may be 0), PC_AGAIN when nothing is buffered (r->read_event_handler
  * will be called when more arrives), PC_DONE at the end of the body, or an
  * HTTP status (400, 408, 413) on error.  Consumed bytes are released with

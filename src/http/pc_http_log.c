@@ -1,0 +1,939 @@
+/*
+ * pc_http_log.c -- the access log (SPEC §6): log_format, access_log,
+ * log_redact_args, built-in `combined` and `json` formats.
+ *
+ * Why it looks like this:
+ * - Formats are compiled once at load time into segments (literal text or a
+ *   variable getter), so a log line is a walk over an array, no parsing.
+ * - Every variable value is escaped as it is copied (\xHH in text formats,
+ *   JSON escapes in json ones): a client cannot forge or split a line.
+ * - A line is rendered whole into a per-worker scratch area, then appended to
+ *   the file's per-worker buffer, which is written with O_APPEND only ever in
+ *   whole lines: lines from several workers never interleave, and a reopen
+ *   (SIGUSR1) flushes first, so no line is lost or cut.
+ * - Buffers are flushed at most `flush` after their first line (default 1s)
+ *   so `tail -f` sees lines promptly.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
+
+#include "http/pc_http.h"
+#include "http/pc_http_log.h"
+#include "http/pc_http_conf.h"
+#include "event/pc_worker.h"
+#include "event/pc_process.h"
+
+#define LOG_LINE_MAX     (32 * 1024)   /* longer lines are truncated       */
+#define LOG_FLUSH_DFLT   1000          /* ms                               */
+
+typedef enum { ESC_DEFAULT = 0, ESC_JSON, ESC_NONE } log_escape_e;
+
+typedef struct {
+    pc_str_t                   text;     /* literal, when var == NULL      */
+    const pc_http_variable_t  *var;
+    uintptr_t                  data;
+    pc_str_t                   suffix;   /* prefix variables ($http_x)     */
+    unsigned                   uri:1;    /* carries a query: redactable    */
+    unsigned                   raw:1;    /* json number: emitted unquoted  */
+} log_seg_t;
+
+typedef struct {
+    pc_str_t        name;
+    log_escape_e    escape;
+    log_seg_t      *segs;
+    uint32_t        nsegs;
+} log_format_t;
+
+/* A distinct log destination; its runtime state lives in the worker. */
+typedef struct {
+    pc_str_t        path;      /* NUL-terminated; "stderr" for fd 2        */
+    size_t          buffer;    /* 0: write every line at once              */
+    pc_msec_t       flush;
+    unsigned        is_stderr:1;
+} log_file_t;
+
+typedef struct {
+    uint32_t             file;    /* index into main conf files            */
+    const log_format_t  *fmt;
+    pc_http_template_t  *cond;    /* if=: skip when "" or "0"              */
+} log_entry_t;
+
+typedef struct {
+    pc_array_t      formats;   /* log_format_t                             */
+    pc_array_t      files;     /* log_file_t                               */
+    pc_array_t     *dflt;      /* logs/access.log combined, when a conf has none */
+} log_main_conf_t;
+
+typedef struct {
+    pc_array_t     *logs;      /* log_entry_t; empty array = off; NULL unset */
+    pc_array_t     *redact;    /* pc_str_t arg names; NULL unset            */
+} log_loc_conf_t;
+
+/* Per-worker state of one file. */
+typedef struct {
+    int             fd;
+    u_char         *buf;
+    size_t          len;
+    ev_timer        timer;
+    const log_file_t *conf;
+} log_wfile_t;
+
+typedef struct {
+    log_wfile_t    *files;
+    uint32_t        nfiles;
+    u_char         *scratch;   /* LOG_LINE_MAX                              */
+} log_worker_t;
+
+static log_worker_t *log_worker;    /* this process's state (one worker)   */
+
+static const char *log_combined =
+    "$remote_addr - - [$time_local] \"$request\" $status $body_bytes_sent "
+    "\"$http_referer\" \"$http_user_agent\"";
+
+/* SPEC §6 json fields: key, variable, emitted as a bare number. */
+static const struct { const char *key, *var; int raw; } log_json_fields[] = {
+    { "time", "time_iso8601_ms", 0 },
+    { "remote_addr", "remote_addr", 0 },
+    { "method", "request_method", 0 },
+    { "uri", "request_uri", 0 },
+    { "protocol", "server_protocol", 0 },
+    { "status", "status", 1 },
+    { "bytes_sent", "bytes_sent", 1 },
+    { "request_time", "request_time", 1 },
+    { "upstream_addr", "upstream_addr", 0 },
+    { "upstream_status", "upstream_status", 0 },
+    { "upstream_response_time", "upstream_response_time", 0 },
+    { "upstream_reused", "upstream_reused", 0 },
+    { "request_id", "request_id", 0 },
+    { "trace_id", "trace_id", 0 },
+    { "host", "host", 0 },
+    { "user_agent", "http_user_agent", 0 },
+    { "referer", "http_referer", 0 },
+    { "ssl_protocol", "ssl_protocol", 0 },
+    { "ssl_client_s_dn", "ssl_client_s_dn", 0 },
+    { "ssl_client_verify", "ssl_client_verify", 0 },
+    { "limit_req_status", "limit_req_status", 0 },
+    { "geoip_country_code", "geoip_country_code", 0 },
+};
+
+pc_module_t pc_http_log_module;
+
+/* ------------------------------------------------------------------ */
+/* Variables this module adds                                          */
+
+static pc_rc_t
+var_time_iso8601_ms(pc_http_request_t *r, pc_str_t *out, uintptr_t data)
+{
+    /* "2026-11-23T19:27:00.123+00:00" from the cached second + ms */
+    u_char *p;
+    const pc_str_t *iso = &pc_time.iso8601;
+
+    PC_UNUSED(data);
+    if (iso->len < 19 || (p = pc_pnalloc(r->pool, iso->len + 4)) == NULL)
+        return PC_ERROR;
+    memcpy(p, iso->data, 19);
+    p[19] = '.';
+    p[20] = (u_char) ('0' + (pc_time.wall_ms % 1000) / 100);
+    p[21] = (u_char) ('0' + (pc_time.wall_ms % 100) / 10);
+    p[22] = (u_char) ('0' + pc_time.wall_ms % 10);
+    memcpy(p + 23, iso->data + 19, iso->len - 19);
+    out->data = p;
+    out->len = iso->len + 4;
+    return PC_OK;
+}
+
+static pc_rc_t
+var_server_protocol(pc_http_request_t *r, pc_str_t *out, uintptr_t data)
+{
+    PC_UNUSED(data);
+    if (r->http_version == 10)
+        pc_str_set(out, "HTTP/1.0");
+    else
+        pc_str_set(out, "HTTP/1.1");
+    return PC_OK;
+}
+
+static const pc_http_variable_t log_variables[] = {
+    { "time_iso8601_ms", var_time_iso8601_ms, 0, PC_VAR_NOCACHE },
+    { "server_protocol", var_server_protocol, 0, 0 },
+    PC_VAR_END
+};
+
+/* ------------------------------------------------------------------ */
+/* Format compilation                                                  */
+
+static bool
+is_var_char(u_char ch)
+{
+    return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z')
+        || (ch >= '0' && ch <= '9') || ch == '_';
+}
+
+static bool
+is_uri_var(const pc_str_t *name)
+{
+    return pc_str_eq_c(name, "request") || pc_str_eq_c(name, "request_uri")
+        || pc_str_eq_c(name, "args");
+}
+
+/* Append a variable segment for name; lenient: unknown → empty literal
+ * (the built-in json format names variables of optional modules). */
+static const char *
+add_var_seg(pc_conf_t *cf, pc_array_t *segs, const pc_str_t *name, int lenient,
+    int raw)
+{
+    log_seg_t *sg;
+    pc_str_t suffix = pc_null_string;
+    const pc_http_variable_t *v = pc_http_var_find(name, &suffix);
+
+    if (v == NULL) {
+        if (lenient)
+            return PC_CONF_OK;
+        return pc_conf_error(cf, "unknown variable \"$%.*s\"", (int) name->len,
+            name->data);
+    }
+    if ((sg = pc_array_push(segs)) == NULL)
+        return "out of memory";
+    sg->var = v;
+    sg->data = v->data;
+    sg->raw = raw;
+    sg->uri = is_uri_var(name);
+    if (v->flags & PC_VAR_PREFIX) {
+        sg->suffix.data = pc_pstrdup(cf->pool, suffix.data, suffix.len);
+        sg->suffix.len = suffix.len;
+    }
+    return PC_CONF_OK;
+}
+
+static const char *
+add_text_seg(pc_conf_t *cf, pc_array_t *segs, const u_char *p, size_t len)
+{
+    log_seg_t *sg;
+
+    if (len == 0)
+        return PC_CONF_OK;
+    if ((sg = pc_array_push(segs)) == NULL)
+        return "out of memory";
+    sg->text.data = pc_pstrdup(cf->pool, p, len);
+    sg->text.len = len;
+    return sg->text.data ? PC_CONF_OK : "out of memory";
+}
+
+/* Compile "text $var ${var}text" into segments. */
+static const char *
+compile_format(pc_conf_t *cf, log_format_t *fmt, const pc_str_t *src, int lenient)
+{
+    pc_array_t segs;
+    const u_char *p = src->data, *end = src->data + src->len, *lit = p;
+    const char *rv;
+
+    if (pc_array_init(&segs, cf->pool, 8, sizeof(log_seg_t)) != PC_OK)
+        return "out of memory";
+    while (p < end) {
+        pc_str_t name;
+        int braced;
+
+        if (*p != '$') {
+            p++;
+            continue;
+        }
+        if ((rv = add_text_seg(cf, &segs, lit, (size_t) (p - lit))) != NULL)
+            return rv;
+        p++;
+        braced = (p < end && *p == '{');
+        p += braced;
+        name.data = (u_char *) p;
+        while (p < end && is_var_char(*p))
+            p++;
+        name.len = (size_t) (p - name.data);
+        if (name.len == 0 || (braced && (p == end || *p != '}')))
+            return pc_conf_error(cf, "invalid variable name in log format \"%.*s\"",
+                (int) src->len, src->data);
+        p += braced;
+        if ((rv = add_var_seg(cf, &segs, &name, lenient, 0)) != NULL)
+            return rv;
+        lit = p;
+    }
+    if ((rv = add_text_seg(cf, &segs, lit, (size_t) (end - lit))) != NULL)
+        return rv;
+    fmt->segs = segs.elts;
+    fmt->nsegs = segs.nelts;
+    return PC_CONF_OK;
+}
+
+/* The built-in json format: one object, keys fixed by SPEC §6. */
+static const char *
+compile_json(pc_conf_t *cf, log_format_t *fmt)
+{
+    pc_array_t segs;
+    size_t i;
+    const char *rv;
+    u_char key[64];
+
+    if (pc_array_init(&segs, cf->pool, 64, sizeof(log_seg_t)) != PC_OK)
+        return "out of memory";
+    for (i = 0; i < pc_nelems(log_json_fields); i++) {
+        pc_str_t name;
+        int n = snprintf((char *) key, sizeof(key), "%s\"%s\":%s",
+            i ? "," : "{", log_json_fields[i].key, log_json_fields[i].raw ? "" : "\"");
+
+        if ((rv = add_text_seg(cf, &segs, key, (size_t) n)) != NULL)
+            return rv;
+        name.data = (u_char *) log_json_fields[i].var;
+        name.len = strlen(log_json_fields[i].var);
+        if ((rv = add_var_seg(cf, &segs, &name, 1, log_json_fields[i].raw)) != NULL)
+            return rv;
+        if (!log_json_fields[i].raw && (rv = add_text_seg(cf, &segs,
+                (const u_char *) "\"", 1)) != NULL)
+            return rv;
+    }
+    if ((rv = add_text_seg(cf, &segs, (const u_char *) "}", 1)) != NULL)
+        return rv;
+    fmt->segs = segs.elts;
+    fmt->nsegs = segs.nelts;
+    fmt->escape = ESC_JSON;
+    return PC_CONF_OK;
+}
+
+static log_format_t *
+find_format(log_main_conf_t *lmcf, const pc_str_t *name)
+{
+    log_format_t *f = lmcf->formats.elts;
+    uint32_t i;
+
+    for (i = 0; i < lmcf->formats.nelts; i++)
+        if (pc_str_eq(&f[i].name, name))
+            return &f[i];
+    return NULL;
+}
+
+/* ------------------------------------------------------------------ */
+/* Directives                                                          */
+
+static const char *
+set_log_format(pc_conf_t *cf, const pc_directive_t *d, void *conf)
+{
+    log_main_conf_t *lmcf = pc_cycle_main_conf(cf->cycle, pc_http_log_module);
+    pc_str_t *a = cf->node->args, src;
+    log_format_t *fmt;
+    uint32_t i = 1;
+    size_t len = 0;
+    u_char *p;
+
+    PC_UNUSED(d);
+    PC_UNUSED(conf);
+    if (find_format(lmcf, &a[0]) != NULL)
+        return pc_conf_error(cf, "duplicate log_format name \"%s\"", a[0].data);
+    if ((fmt = pc_array_push(&lmcf->formats)) == NULL)
+        return "out of memory";
+    fmt->name = a[0];
+    if (a[1].len > 7 && memcmp(a[1].data, "escape=", 7) == 0) {
+        const char *e = (const char *) a[1].data + 7;
+
+        fmt->escape = strcmp(e, "json") == 0 ? ESC_JSON
+                    : strcmp(e, "none") == 0 ? ESC_NONE
+                    : strcmp(e, "default") == 0 ? ESC_DEFAULT : -1;
+        if ((int) fmt->escape == -1)
+            return pc_conf_error(cf, "invalid escape \"%s\" (default, json or none)", e);
+        i = 2;
+    }
+    if (i >= cf->node->nargs)
+        return "needs a format string";
+    /* `log_format main json;` names a built-in (SPEC §3 skeleton): alias it. */
+    if (i + 1 == cf->node->nargs && memchr(a[i].data, '$', a[i].len) == NULL) {
+        log_format_t *builtin = find_format(lmcf, &a[i]);
+
+        if (builtin != NULL) {
+            pc_str_t name = fmt->name;
+
+            fmt = (log_format_t *) lmcf->formats.elts + (lmcf->formats.nelts - 1);
+            builtin = find_format(lmcf, &a[i]);   /* the array may have moved */
+            *fmt = *builtin;
+            fmt->name = name;
+            return PC_CONF_OK;
+        }
+    }
+    /* Several strings concatenate (nginx style multi-line formats). */
+    for (uint32_t j = i; j < cf->node->nargs; j++)
+        len += a[j].len;
+    if ((p = pc_pnalloc(cf->pool, len + 1)) == NULL)
+        return "out of memory";
+    src.data = p;
+    for (; i < cf->node->nargs; i++)
+        p = pc_cpymem(p, a[i].data, a[i].len);
+    src.len = len;
+    return compile_format(cf, fmt, &src, 0);
+}
+
+static uint32_t
+find_or_add_file(pc_conf_t *cf, log_main_conf_t *lmcf, const pc_str_t *path,
+    int is_stderr)
+{
+    log_file_t *f = lmcf->files.elts;
+    uint32_t i;
+
+    for (i = 0; i < lmcf->files.nelts; i++)
+        if (pc_str_eq(&f[i].path, path))
+            return i;
+    if ((f = pc_array_push(&lmcf->files)) == NULL)
+        return UINT32_MAX;
+    f->path = *path;
+    f->is_stderr = is_stderr;
+    f->flush = PC_MSEC_UNSET;
+    PC_UNUSED(cf);
+    return lmcf->files.nelts - 1;
+}
+
+/* buffer=SIZE flush=TIME if=$var */
+static const char *
+parse_log_option(pc_conf_t *cf, log_file_t *file, log_entry_t *e, const pc_str_t *a)
+{
+    pc_str_t v;
+
+    if (a->len > 7 && memcmp(a->data, "buffer=", 7) == 0) {
+        size_t sz;
+
+        v.data = a->data + 7;
+        v.len = a->len - 7;
+        if (pc_conf_parse_size(&v, &sz) != PC_OK || sz < 256 || sz > 16 * 1024 * 1024)
+            return pc_conf_error(cf, "invalid buffer size \"%s\" (256 .. 16m)", v.data);
+        file->buffer = pc_max(file->buffer, sz);
+        return PC_CONF_OK;
+    }
+    if (a->len > 6 && memcmp(a->data, "flush=", 6) == 0) {
+        pc_msec_t ms;
+
+        v.data = a->data + 6;
+        v.len = a->len - 6;
+        if (pc_conf_parse_msec(&v, &ms) != PC_OK || ms <= 0)
+            return pc_conf_error(cf, "invalid flush time \"%s\"", v.data);
+        if (file->flush == PC_MSEC_UNSET || ms < file->flush)
+            file->flush = ms;
+        return PC_CONF_OK;
+    }
+    if (a->len > 3 && memcmp(a->data, "if=", 3) == 0) {
+        v.data = a->data + 3;
+        v.len = a->len - 3;
+        e->cond = pc_http_template_compile(cf, &v);
+        return e->cond ? PC_CONF_OK : PC_CONF_ERROR;
+    }
+    return pc_conf_error(cf, "invalid parameter \"%s\"", a->data);
+}
+
+static const char *
+set_access_log(pc_conf_t *cf, const pc_directive_t *d, void *conf)
+{
+    log_loc_conf_t *llcf = conf;
+    log_main_conf_t *lmcf = pc_cycle_main_conf(cf->cycle, pc_http_log_module);
+    pc_str_t *a = cf->node->args, path, fname = pc_string("combined");
+    log_entry_t *e;
+    log_file_t *file;
+    uint32_t i, fi;
+    const char *rv;
+
+    PC_UNUSED(d);
+    if (llcf->logs == NULL) {
+        if ((llcf->logs = pc_palloc(cf->pool, sizeof(pc_array_t))) == NULL
+            || pc_array_init(llcf->logs, cf->pool, 2, sizeof(log_entry_t)) != PC_OK)
+            return "out of memory";
+    }
+    if (pc_str_eq_c(&a[0], "off")) {
+        if (cf->node->nargs != 1)
+            return "takes no parameters after \"off\"";
+        llcf->logs->nelts = 0;
+        return PC_CONF_OK;
+    }
+    if (pc_str_eq_c(&a[0], "stderr"))
+        path = a[0];
+    else if (pc_conf_full_path(cf, &a[0], &path) != PC_OK)
+        return "out of memory";
+    fi = find_or_add_file(cf, lmcf, &path, pc_str_eq_c(&a[0], "stderr"));
+    if (fi == UINT32_MAX || (e = pc_array_push(llcf->logs)) == NULL)
+        return "out of memory";
+    e->file = fi;
+    i = 1;
+    if (cf->node->nargs > 1 && memchr(a[1].data, '=', a[1].len) == NULL) {
+        fname = a[1];
+        i = 2;
+    }
+    if ((e->fmt = find_format(lmcf, &fname)) == NULL)
+        return pc_conf_error(cf, "unknown log format \"%.*s\"", (int) fname.len,
+            fname.data);
+    file = (log_file_t *) lmcf->files.elts + fi;
+    for (; i < cf->node->nargs; i++)
+        if ((rv = parse_log_option(cf, file, e, &a[i])) != NULL)
+            return rv;
+    return PC_CONF_OK;
+}
+
+static const char *
+set_redact(pc_conf_t *cf, const pc_directive_t *d, void *conf)
+{
+    log_loc_conf_t *llcf = conf;
+    uint32_t i;
+
+    PC_UNUSED(d);
+    if (llcf->redact != NULL)
+        return "is duplicate";
+    if ((llcf->redact = pc_palloc(cf->pool, sizeof(pc_array_t))) == NULL
+        || pc_array_init(llcf->redact, cf->pool, cf->node->nargs, sizeof(pc_str_t)) != PC_OK)
+        return "out of memory";
+    for (i = 0; i < cf->node->nargs; i++) {
+        pc_str_t *s = pc_array_push(llcf->redact);
+
+        if (s == NULL)
+            return "out of memory";
+        *s = cf->node->args[i];
+    }
+    return PC_CONF_OK;
+}
+
+static const pc_directive_t log_directives[] = {
+    { "log_format", PC_CTX_HTTP, 2, PC_CONF_ARGS_ANY, PC_CONF_MULTI,
+      set_log_format, 0, 0, 0, NULL },
+    { "access_log", PC_CTX_HTTP | PC_CTX_SERVER | PC_CTX_LOCATION, 1,
+      PC_CONF_ARGS_ANY, PC_CONF_MULTI, set_access_log, 0, 0, 0, NULL },
+    { "log_redact_args", PC_CTX_HTTP | PC_CTX_SERVER | PC_CTX_LOCATION, 1,
+      PC_CONF_ARGS_ANY, 0, set_redact, 0, 0, 0, NULL },
+    PC_DIRECTIVE_END
+};
+
+/* ------------------------------------------------------------------ */
+/* Conf lifecycle                                                      */
+
+static void *
+log_create_conf(pc_conf_t *cf, pc_scope_e scope)
+{
+    if (scope == PC_SCOPE_MAIN) {
+        log_main_conf_t *lmcf = pc_pcalloc(cf->pool, sizeof(*lmcf));
+        log_format_t *f;
+        pc_str_t src;
+
+        if (lmcf == NULL
+            || pc_array_init(&lmcf->formats, cf->pool, 4, sizeof(log_format_t)) != PC_OK
+            || pc_array_init(&lmcf->files, cf->pool, 4, sizeof(log_file_t)) != PC_OK)
+            return NULL;
+        /* Built-ins are compiled when http {} starts (variables of every
+         * module are known by then); see log_init_conf for the json one. */
+        if ((f = pc_array_push(&lmcf->formats)) == NULL)
+            return NULL;
+        pc_str_set(&f->name, "combined");
+        src.data = (u_char *) log_combined;
+        src.len = strlen(log_combined);
+        if (compile_format(cf, f, &src, 1) != PC_CONF_OK)
+            return NULL;
+        if ((f = pc_array_push(&lmcf->formats)) == NULL)
+            return NULL;
+        pc_str_set(&f->name, "json");
+        if (compile_json(cf, f) != PC_CONF_OK)
+            return NULL;
+        return lmcf;
+    }
+    return pc_pcalloc(cf->pool, sizeof(log_loc_conf_t));
+}
+
+static pc_rc_t
+log_merge_conf(pc_conf_t *cf, void *parent, void *child)
+{
+    log_loc_conf_t *prev = parent, *conf = child;
+
+    if (conf->logs == NULL)
+        conf->logs = prev->logs;
+    if (conf->redact == NULL)
+        conf->redact = prev->redact;
+    PC_UNUSED(cf);
+    return PC_OK;
+}
+
+/* An http block without any access_log logs to logs/access.log combined
+ * (nginx's default): the LOG hook falls back to lmcf->dflt when a conf has
+ * none.  It lives in the cycle, so a failed reload cannot leave it dangling. */
+static pc_array_t *
+make_default(pc_conf_t *cf, log_main_conf_t *lmcf)
+{
+    pc_str_t rel = pc_string("logs/access.log"), path;
+    pc_array_t *a;
+    log_entry_t *e;
+    uint32_t fi;
+
+    if (pc_conf_full_path(cf, &rel, &path) != PC_OK
+        || (fi = find_or_add_file(cf, lmcf, &path, 0)) == UINT32_MAX
+        || (a = pc_palloc(cf->pool, sizeof(pc_array_t))) == NULL
+        || pc_array_init(a, cf->pool, 1, sizeof(log_entry_t)) != PC_OK
+        || (e = pc_array_push(a)) == NULL)
+        return NULL;
+    e->file = fi;
+    e->fmt = lmcf->formats.elts;   /* combined */
+    return a;
+}
+
+static pc_rc_t
+log_init_conf(pc_conf_t *cf)
+{
+    log_main_conf_t *lmcf = pc_cycle_main_conf(cf->cycle, pc_http_log_module);
+    pc_http_main_conf_t *hmcf = pc_cycle_main_conf(cf->cycle, pc_http_core_module);
+    log_loc_conf_t *http_conf;
+    log_file_t *f;
+    uint32_t i;
+
+    http_conf = (hmcf && hmcf->confs) ? hmcf->confs[pc_http_log_module.index] : NULL;
+    if (http_conf != NULL && http_conf->logs == NULL
+        && (lmcf->dflt = make_default(cf, lmcf)) == NULL)
+        return PC_ERROR;
+    f = lmcf->files.elts;
+
+    /* Semantic check for -t: every log directory exists. */
+    for (i = 0; i < lmcf->files.nelts; i++) {
+        char *slash;
+        struct stat st;
+
+        if (f[i].flush == PC_MSEC_UNSET)
+            f[i].flush = LOG_FLUSH_DFLT;
+        if (f[i].is_stderr || (slash = strrchr((char *) f[i].path.data, '/')) == NULL)
+            continue;
+        *slash = '\0';
+        if (stat((char *) f[i].path.data, &st) != 0 || !S_ISDIR(st.st_mode)) {
+            pc_log(PC_LOG_EMERG, errno, "access_log directory \"%s\" does not exist",
+                (char *) f[i].path.data);
+            *slash = '/';
+            return PC_ERROR;
+        }
+        *slash = '/';
+    }
+    return PC_OK;
+}
+
+/* ------------------------------------------------------------------ */
+/* Writing                                                             */
+
+/* Write len bytes (whole lines) with O_APPEND; retries short writes. */
+static void
+write_lines(log_wfile_t *wf, const u_char *p, size_t len)
+{
+    while (len > 0) {
+        ssize_t n = write(wf->fd, p, len);
+
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            pc_log(PC_LOG_ALERT, errno, "write() to access log \"%s\" failed",
+                (char *) wf->conf->path.data);
+            return;
+        }
+        p += n;
+        len -= (size_t) n;
+    }
+}
+
+static void
+flush_file(log_wfile_t *wf)
+{
+    if (wf->len > 0 && wf->fd >= 0)
+        write_lines(wf, wf->buf, wf->len);
+    wf->len = 0;
+    if (pc_worker != NULL && pc_worker->loop != NULL)
+        ev_timer_stop(pc_worker->loop, &wf->timer);
+}
+
+static void
+on_flush_timer(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    PC_UNUSED(loop);
+    PC_UNUSED(revents);
+    flush_file(w->data);
+}
+
+static void
+append_line(log_wfile_t *wf, const u_char *line, size_t len)
+{
+    size_t cap = wf->conf->buffer;
+
+    if (wf->fd < 0)
+        return;
+    if (cap == 0 || wf->buf == NULL) {
+        write_lines(wf, line, len);
+        return;
+    }
+    if (wf->len + len > cap)
+        flush_file(wf);
+    if (len > cap) {
+        write_lines(wf, line, len);
+        return;
+    }
+    memcpy(wf->buf + wf->len, line, len);
+    if (wf->len == 0 && pc_worker != NULL && pc_worker->loop != NULL) {
+        ev_timer_set(&wf->timer, (double) wf->conf->flush / 1000.0, 0.);
+        ev_timer_start(pc_worker->loop, &wf->timer);
+    }
+    wf->len += len;
+}
+
+/* Escape v into [p, end): returns the new p (never past end). */
+static u_char *
+escape_value(u_char *p, u_char *end, const u_char *v, size_t len, log_escape_e esc)
+{
+    static const u_char hex[] = "0123456789abcdef";
+    size_t i;
+
+    for (i = 0; i < len && p < end; i++) {
+        u_char ch = v[i];
+
+        if (esc == ESC_NONE) {
+            *p++ = ch;
+        } else if (esc == ESC_JSON) {
+            if (ch == '"' || ch == '\\') {
+                if (end - p < 2) break;
+                *p++ = '\\';
+                *p++ = ch;
+            } else if (ch < 0x20 || ch == 0x7f) {
+                if (end - p < 6) break;
+                p = pc_cpymem(p, "\\u00", 4);
+                *p++ = hex[ch >> 4];
+                *p++ = hex[ch & 0xf];
+            } else {
+                *p++ = ch;
+            }
+        } else if (ch < 0x20 || ch >= 0x7f || ch == '"' || ch == '\\') {
+            if (end - p < 4) break;
+            *p++ = '\\';
+            *p++ = 'x';
+            *p++ = hex[ch >> 4];
+            *p++ = hex[ch & 0xf];
+        } else {
+            *p++ = ch;
+        }
+    }
+    return p;
+}
+
+/* Copy a URI-bearing value with the values of redacted args replaced by
+ * "***".  The query starts after the first '?' (whole value for $args). */
+static pc_str_t
+redact_value(pc_http_request_t *r, pc_str_t v, const pc_array_t *names, int whole)
+{
+    const u_char *p = v.data, *end = v.data + v.len, *q;
+    u_char *out, *o;
+    const pc_str_t *n = names->elts;
+
+    q = whole ? p : memchr(p, '?', v.len);
+    if (q == NULL || (out = pc_pnalloc(r->pool, v.len + 3 * (v.len / 2 + 1))) == NULL)
+        return v;
+    o = pc_cpymem(out, p, (size_t) (q - p) + !whole);
+    p = q + !whole;
+    while (p < end) {
+        const u_char *amp = memchr(p, '&', (size_t) (end - p)), *eq;
+        const u_char *pe = amp ? amp : end;
+        uint32_t i;
+        int hit = 0;
+
+        eq = memchr(p, '=', (size_t) (pe - p));
+        /* stop at a space: "$request" ends with " HTTP/1.1" */
+        if (!whole) {
+            const u_char *sp = memchr(p, ' ', (size_t) (pe - p));
+            if (sp != NULL) {
+                pe = sp;
+                amp = NULL;
+                if (eq != NULL && eq > sp) eq = NULL;
+            }
+        }
+        for (i = 0; eq != NULL && i < names->nelts; i++)
+            if ((size_t) (eq - p) == n[i].len && memcmp(p, n[i].data, n[i].len) == 0)
+                hit = 1;
+        if (hit) {
+            o = pc_cpymem(o, p, (size_t) (eq - p) + 1);
+            o = pc_cpymem(o, "***", 3);
+        } else {
+            o = pc_cpymem(o, p, (size_t) (pe - p));
+        }
+        p = pe;
+        if (amp != NULL) {
+            *o++ = '&';
+            p++;
+        } else if (p < end) {
+            o = pc_cpymem(o, p, (size_t) (end - p));   /* " HTTP/1.1" */
+            p = end;
+        }
+    }
+    v.data = out;
+    v.len = (size_t) (o - out);
+    return v;
+}
+
+/* Render one line of fmt for r into buf (LOG_LINE_MAX); returns its length. */
+static size_t
+render_line(pc_http_request_t *r, const log_format_t *fmt, const pc_array_t *redact,
+    u_char *buf)
+{
+    u_char *p = buf, *end = buf + LOG_LINE_MAX - 1;
+    uint32_t i;
+
+    for (i = 0; i < fmt->nsegs && p < end; i++) {
+        const log_seg_t *sg = &fmt->segs[i];
+        pc_str_t v = pc_null_string;
+
+        if (sg->var == NULL) {
+            size_t n = pc_min(sg->text.len, (size_t) (end - p));
+            p = pc_cpymem(p, sg->text.data, n);
+            continue;
+        }
+        if (sg->var->get(r, &v, sg->suffix.data ? (uintptr_t) &sg->suffix : sg->data)
+                != PC_OK)
+            v.len = 0;
+        if (v.len > 0 && sg->uri && redact != NULL && redact->nelts > 0)
+            v = redact_value(r, v, redact, v.data == r->args.data);
+        if (v.len == 0) {
+            /* text formats print "-" for an empty value, json prints "" (or 0
+             * for numbers) */
+            if (fmt->escape != ESC_JSON)
+                *p++ = '-';
+            else if (sg->raw)
+                *p++ = '0';
+            continue;
+        }
+        p = escape_value(p, end, v.data, v.len, sg->raw ? ESC_NONE : fmt->escape);
+    }
+    *p++ = '\n';
+    return (size_t) (p - buf);
+}
+
+static pc_rc_t
+log_handler(pc_http_request_t *r)
+{
+    log_loc_conf_t *llcf = pc_http_conf(r, pc_http_log_module);
+    log_main_conf_t *lmcf = pc_cycle_main_conf(r->c->cycle, pc_http_log_module);
+    const pc_array_t *logs = llcf->logs ? llcf->logs : lmcf->dflt;
+    const log_entry_t *e;
+    uint32_t i;
+
+    if (log_worker == NULL || logs == NULL)
+        return PC_OK;
+    e = logs->elts;
+    for (i = 0; i < logs->nelts; i++) {
+        size_t len;
+
+        if (e[i].cond != NULL) {
+            pc_str_t v;
+
+            if (pc_http_template_eval(r, e[i].cond, &v) != PC_OK || v.len == 0
+                || (v.len == 1 && v.data[0] == '0'))
+                continue;
+        }
+        if (e[i].file >= log_worker->nfiles)
+            continue;
+        len = render_line(r, e[i].fmt, llcf->redact, log_worker->scratch);
+        append_line(&log_worker->files[e[i].file], log_worker->scratch, len);
+    }
+    return PC_OK;
+}
+
+/* ------------------------------------------------------------------ */
+/* Worker lifecycle                                                    */
+
+static int
+open_log(const log_file_t *f)
+{
+    int fd;
+
+    if (f->is_stderr)
+        return STDERR_FILENO;
+    fd = open((const char *) f->path.data, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC,
+        0644);
+    if (fd < 0)
+        pc_log(PC_LOG_ALERT, errno, "open() access log \"%s\" failed",
+            (const char *) f->path.data);
+    return fd;
+}
+
+/* SIGUSR1: flush what is buffered to the old file, then reopen. */
+static void
+log_reopen(void)
+{
+    uint32_t i;
+
+    if (log_worker == NULL)
+        return;
+    for (i = 0; i < log_worker->nfiles; i++) {
+        log_wfile_t *wf = &log_worker->files[i];
+        int fd;
+
+        flush_file(wf);
+        if (wf->conf->is_stderr || (fd = open_log(wf->conf)) < 0)
+            continue;
+        if (wf->fd >= 0)
+            close(wf->fd);
+        wf->fd = fd;
+    }
+}
+
+static pc_rc_t
+log_init_worker(pc_worker_t *wk)
+{
+    log_main_conf_t *lmcf = pc_cycle_main_conf(wk->cycle, pc_http_log_module);
+    const log_file_t *f = lmcf->files.elts;
+    uint32_t i;
+
+    if ((log_worker = calloc(1, sizeof(*log_worker))) == NULL
+        || (log_worker->scratch = malloc(LOG_LINE_MAX)) == NULL
+        || (log_worker->files = calloc(lmcf->files.nelts + 1, sizeof(log_wfile_t))) == NULL)
+        return PC_ERROR;
+    log_worker->nfiles = lmcf->files.nelts;
+    for (i = 0; i < lmcf->files.nelts; i++) {
+        log_wfile_t *wf = &log_worker->files[i];
+
+        wf->conf = &f[i];
+        wf->fd = open_log(&f[i]);
+        if (f[i].buffer > 0 && (wf->buf = malloc(f[i].buffer)) == NULL)
+            return PC_ERROR;
+        ev_timer_init(&wf->timer, on_flush_timer, 0., 0.);
+        wf->timer.data = wf;
+    }
+    pc_process_on_reopen(log_reopen);
+    return PC_OK;
+}
+
+static void
+log_exit_worker(pc_worker_t *wk)
+{
+    uint32_t i;
+
+    PC_UNUSED(wk);
+    if (log_worker == NULL)
+        return;
+    for (i = 0; i < log_worker->nfiles; i++) {
+        log_wfile_t *wf = &log_worker->files[i];
+
+        flush_file(wf);
+        if (wf->fd > STDERR_FILENO)
+            close(wf->fd);
+        free(wf->buf);
+    }
+    free(log_worker->files);
+    free(log_worker->scratch);
+    free(log_worker);
+    log_worker = NULL;
+}
+
+static const pc_http_hook_t log_hooks[] = {
+    { PC_HTTP_PHASE_LOG, 100, log_handler },
+    PC_HOOK_END
+};
+
+pc_module_t pc_http_log_module = {
+    "access_log",
+    0,
+    log_directives,
+    log_hooks,
+    log_create_conf,
+    log_merge_conf,
+    log_init_conf,
+    log_init_worker,
+    log_exit_worker,
+    NULL,
+    NULL,
+    0,
+    log_variables,
+};
