@@ -99,6 +99,8 @@ struct pc_conf_s {
     char           **errors;      /* "MESSAGE in FILE:LINE" strings (temp_pool) */
     uint32_t         nerrors;
     uint32_t         errors_cap;
+    unsigned         no_include:1; /* "include" is an error and no file is opened
+                                      (the fuzzer: never read host files) */
 };
 
 /* A setter returns NULL on success, a short static message on failure (the

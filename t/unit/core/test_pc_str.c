@@ -1,0 +1,108 @@
+/*
+ * test_pc_str.c -- unit tests for src/core/pc_str.c.
+ */
+#include <stdint.h>
+#include <string.h>
+
+#include "core/pc_str.h"
+#include "test.h"
+
+#define U(s)  ((const u_char *) (s))
+
+static pc_rc_t
+parse(const char *s, uint64_t *v)
+{
+    return pc_parse_uint64(U(s), strlen(s), v);
+}
+
+static void
+test_parse_uint64(void)
+{
+    uint64_t v = 42;
+
+    ok(parse("0", &v) == PC_OK && v == 0, "0");
+    ok(parse("7", &v) == PC_OK && v == 7, "one digit");
+    ok(parse("007", &v) == PC_OK && v == 7, "leading zeros");
+    ok(parse("00000000000000000000000000001", &v) == PC_OK && v == 1,
+       "many leading zeros do not count as overflow");
+    ok(parse("9223372036854775807", &v) == PC_OK && v == INT64_MAX, "INT64_MAX");
+    v = 42;
+    is_int(parse("9223372036854775808", &v), PC_ERROR, "INT64_MAX + 1 overflows");
+    is_int(v, 42, "output untouched on error");
+    is_int(parse("18446744073709551616", &v), PC_ERROR, "UINT64_MAX + 1 overflows");
+    is_int(parse("99999999999999999999999", &v), PC_ERROR, "far overflow");
+    is_int(parse("", &v), PC_ERROR, "empty");
+    is_int(parse("+1", &v), PC_ERROR, "plus sign");
+    is_int(parse("-1", &v), PC_ERROR, "minus sign");
+    is_int(parse(" 1", &v), PC_ERROR, "leading space");
+    is_int(parse("1 ", &v), PC_ERROR, "trailing space");
+    is_int(parse("12a", &v), PC_ERROR, "trailing letter");
+    is_int(pc_parse_uint64(U("1\0002"), 3, &v), PC_ERROR, "embedded NUL");
+    ok(pc_parse_uint64(U("123456"), 3, &v) == PC_OK && v == 123, "length is honoured");
+}
+
+static void
+test_u64toa(void)
+{
+    u_char buf[21], *e;
+
+    e = pc_u64toa(buf, 0);
+    is_str(buf, (size_t) (e - buf), "0", 1, "u64toa(0)");
+    e = pc_u64toa(buf, 1234567890);
+    is_str(buf, (size_t) (e - buf), "1234567890", 10, "u64toa(1234567890)");
+    e = pc_u64toa(buf, UINT64_MAX);
+    is_str(buf, (size_t) (e - buf), "18446744073709551615", 20, "u64toa(UINT64_MAX)");
+}
+
+static void
+test_case(void)
+{
+    pc_str_t a = pc_string("Content-Length"), b = pc_string("content-LENGTH");
+    pc_str_t c = pc_string("content-lengthx"), d = pc_string("content-lengtH");
+    u_char buf[16];
+
+    is_int(pc_strncasecmp(U("HeLLo"), U("hello"), 5), 0, "strncasecmp equal");
+    ok(pc_strncasecmp(U("abc"), U("abd"), 3) < 0, "strncasecmp less");
+    ok(pc_strncasecmp(U("abD"), U("abc"), 3) > 0, "strncasecmp greater, case folded");
+    is_int(pc_strncasecmp(U("abX"), U("abY"), 2), 0, "strncasecmp honours n");
+    ok(pc_strncasecmp(U("\xc4"), U("\xe4"), 1) != 0, "non-ASCII bytes are not folded");
+    ok(pc_str_caseeq(&a, &b), "caseeq ignores ASCII case");
+    ok(!pc_str_caseeq(&a, &c), "caseeq needs equal lengths");
+    ok(pc_str_caseeq(&a, &d), "caseeq last byte");
+    pc_strlow(buf, U("MiXeD-123_Z"), 11);
+    is_str(buf, 11, "mixed-123_z", 11, "strlow");
+    memcpy(buf, "ABC", 3);
+    pc_strlow(buf, buf, 3);
+    is_str(buf, 3, "abc", 3, "strlow in place");
+    ok(pc_str_eq_c(&a, "Content-Length") && !pc_str_eq_c(&a, "Content"), "str_eq_c");
+}
+
+static void
+test_strnstr(void)
+{
+    const u_char *s = U("aaab--needle");
+    const u_char *last = s + 12;
+
+    ok(pc_strnstr(s, last, U("aab"), 3) == s + 1, "overlapping prefix");
+    ok(pc_strnstr(s, last, U("needle"), 6) == s + 6, "match at the very end");
+    ok(pc_strnstr(s, last - 1, U("needle"), 6) == NULL, "last is exclusive");
+    ok(pc_strnstr(s, last, U("needles"), 7) == NULL, "absent");
+    ok(pc_strnstr(s, s + 2, U("aaab"), 4) == NULL, "needle longer than haystack");
+    ok(pc_strnstr(s, last, U(""), 0) == s, "empty needle matches at start");
+    ok(pc_strnstr(s, s, U("a"), 1) == NULL, "empty haystack");
+    ok(pc_strnstr(U("a\0b"), U("a\0b") + 3, U("\0b"), 2) != NULL, "binary-safe");
+    is_int(pc_hexval('f'), 15, "hexval f");
+    is_int(pc_hexval('F'), 15, "hexval F");
+    is_int(pc_hexval('9'), 9, "hexval 9");
+    is_int(pc_hexval('g'), -1, "hexval g");
+}
+
+int
+main(void)
+{
+    test_parse_uint64();
+    test_u64toa();
+    test_case();
+    test_strnstr();
+    return done_testing();
+}
