@@ -56,6 +56,7 @@ struct pc_cycle_s {
     pc_array_t      shm_zones;      /* pc_shm_zone_t *                       */
     pc_log_t        error_log;
     pc_cycle_t     *old;            /* previous cycle while loading           */
+    void           *http_phases;    /* sorted hooks/filters (pc_http_phase.c) */
 };
 
 /* Conf of module m at main scope in cycle. */
@@ -82,6 +83,11 @@ void pc_cycle_ref(pc_cycle_t *cycle);
 /* Drop a reference; the last one closes listeners not shared with a newer
  * cycle, unmaps unused zones and destroys the pool. */
 void pc_cycle_unref(pc_cycle_t *cycle);
+
+/* Most distinct listen addresses per cycle.  The listener array is sized
+ * for this up front and never grows, so a pc_listening_t * returned by
+ * pc_cycle_add_listening stays valid for the cycle's life. */
+#define PC_CYCLE_LISTEN_MAX  256
 
 /* Find or add a listener for addr in the cycle being loaded. */
 pc_listening_t *pc_cycle_add_listening(pc_conf_t *cf,

@@ -23,6 +23,8 @@
 #include <netinet/in.h>
 #include "http/pc_http.h"
 #include "http/pc_http_conf.h"
+#include "http/pc_http_phase.h"
+#include "http/pc_http_request.h"
 
 #define CTX_HS    (PC_CTX_HTTP | PC_CTX_SERVER)
 #define CTX_HSL   (PC_CTX_HTTP | PC_CTX_SERVER | PC_CTX_LOCATION)
@@ -319,8 +321,8 @@ set_location(pc_conf_t *cf, const pc_directive_t *d, void *conf)
     pc_http_server_t *s = cf->block;
     pc_http_location_t *loc, **slot;
     pc_http_core_conf_t *core;
-    pc_http_loc_match_e match;
-    pc_str_t path;
+    pc_http_loc_match_e match = PC_HTTP_LOC_PREFIX;
+    pc_str_t path = pc_null_string;
     const char *err;
 
     PC_UNUSED(d);
@@ -883,7 +885,19 @@ init_conf(pc_conf_t *cf)
             return PC_ERROR;
         }
     }
+    /* Built once here, before fork, so every worker shares the tables. */
+    if (pc_http_phase_init(cf->cycle) != PC_OK) {
+        pc_conf_error(cf, "out of memory");
+        return PC_ERROR;
+    }
     return PC_OK;
+}
+
+static void
+exit_worker(pc_worker_t *wk)
+{
+    PC_UNUSED(wk);
+    pc_http_runtime_release();
 }
 
 /* ---------------------------------------------------------------------
@@ -943,6 +957,7 @@ pc_module_t pc_http_core_module = {
     .create_conf    = create_conf,
     .merge_conf     = merge_conf,
     .init_conf      = init_conf,
+    .exit_worker    = exit_worker,
     .header_filter  = pc_http_add_header_filter,
     .filter_order   = PC_HTTP_FILTER_ADD_HEADER,
     .variables      = pc_http_core_variables,
