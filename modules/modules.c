@@ -6,11 +6,13 @@
 
 extern pc_module_t pc_core_module;
 extern pc_module_t pc_http_core_module;
+extern pc_module_t pc_http_proxy_module;
 extern pc_module_t pc_http_log_module;
 
 pc_module_t *pc_modules[] = {
     &pc_core_module,
     &pc_http_core_module,
+    &pc_http_proxy_module,
     &pc_http_log_module,        /* after every module that adds variables */
     NULL
 };

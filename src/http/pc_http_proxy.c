@@ -1,0 +1,1270 @@
+/*
+ * pc_http_proxy.c -- the upstream side of a proxied request: choose a peer,
+ * connect (or reuse a pooled connection), send the head and stream the
+ * body, parse the response, stream it back, retry when that is safe.
+ *
+ * Streaming and back-pressure.  One buffer per direction, proxy_buffer_size
+ * bytes.  Request body: spans come zero-copy from the client's input
+ * (pc_http_body_read); a span is consumed only once written to the
+ * upstream, and the next is not asked for before, so a slow upstream stops
+ * the client's reads.  A body that is one span (a small Content-Length
+ * body) stays unconsumed until the response is complete, so a retry can
+ * send it again.  Response body: read into ctx->buf, decoded in place
+ * (pc_http_proxy_resp_body), handed to the writer by reference; when the
+ * writer says PC_AGAIN the upstream read watcher stops until
+ * r->write_event_handler runs.  Memory per request is bounded by the two
+ * buffers whatever the body size.
+ *
+ * Retries.  An attempt that fails before anything reached the client may
+ * be retried: (1) on a reused keep-alive connection that failed before any
+ * response byte (the upstream closed it as we wrote: the "stale keep-alive"
+ * race), once, on a new connection to the same peer, provided no body byte
+ * was consumed yet; (2) per proxy_next_upstream on the next peer, never
+ * after a byte of a non-idempotent request reached an upstream, never
+ * after body bytes were consumed (they are gone), within
+ * proxy_next_upstream_tries.
+ *
+ * Lifetime.  The context lives in r->pool; a pool cleanup releases the
+ * upstream connection and the buffers however the request ends (client
+ * gone, shutdown).  Upstream events run under pc_http_req_enter/leave, so
+ * r stays valid until the callback returns even if the request ends in it.
+ */
+#include <errno.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+#include "event/pc_worker.h"
+#include "http/pc_http_proxy.h"
+#include "http/pc_http_proxy_msg.h"
+#include "http/pc_http_proxy_ctx.h"
+
+static const char *const phase_name[] = { "connect", "send", "read header", "read body" };
+
+static pc_rc_t px_attempt(pc_http_proxy_ctx_t *ctx);
+static pc_rc_t px_io(pc_http_proxy_ctx_t *ctx);
+static pc_rc_t px_fail(pc_http_proxy_ctx_t *ctx, pc_http_proxy_phase_e phase, int err,
+    pc_http_proxy_kind_e kind, const char *what);
+static void on_up_read(struct ev_loop *loop, ev_io *w, int revents);
+static void on_up_write(struct ev_loop *loop, ev_io *w, int revents);
+static void on_up_timer(struct ev_loop *loop, ev_timer *w, int revents);
+
+static pc_http_proxy_ctx_t *
+ctx_of(pc_http_request_t *r)
+{
+    return r->ctx[pc_http_proxy_module.index];
+}
+
+/* ------------------------------------------------------------ lifetime */
+
+/* Give the peer back: conns--, then pool or close the connection. */
+static void
+px_release(pc_http_proxy_ctx_t *ctx, bool keep)
+{
+    pc_http_upconn_t *uc = ctx->uc;
+
+    if (ctx->peer >= 0) {
+        if (ctx->rt->bal.peers[ctx->peer].conns > 0) {
+            ctx->rt->bal.peers[ctx->peer].conns--;
+        }
+        ctx->peer = -1;
+    }
+    if (uc == NULL) {
+        return;
+    }
+    ctx->uc = NULL;
+    uc->owner = NULL;
+    if (keep) {
+        uc->requests++;
+        pc_http_upstream_pool_put(uc);
+    } else {
+        pc_http_upstream_close(uc);
+    }
+}
+
+void
+pc_http_proxy_stop_client(pc_http_proxy_ctx_t *ctx)
+{
+    ev_io_stop(PX_LOOP, &ctx->crev);
+    ev_io_stop(PX_LOOP, &ctx->cwev);
+}
+
+/* r->pool cleanup: whatever state the request ended in. */
+static void
+px_cleanup(void *data)
+{
+    pc_http_proxy_ctx_t *ctx = data;
+
+    pc_http_proxy_stop_client(ctx);
+    px_release(ctx, false);
+    pc_buf_put(ctx->buf);
+    pc_buf_put(ctx->cbuf);
+    ctx->buf = ctx->cbuf = NULL;
+    ctx->state = PX_DONE;
+}
+
+/* Give a kept body back to the runtime (it is not needed any more). */
+static void
+px_release_body(pc_http_proxy_ctx_t *ctx)
+{
+    if (ctx->held) {
+        ctx->held = 0;
+        pc_http_body_consumed(ctx->r, ctx->span_len);
+        ctx->body_consumed += ctx->span_len;
+        ctx->span = NULL;
+    }
+}
+
+/* End the request: an error status before the response head, a cut-short
+ * response after it, or success (PC_DONE). */
+pc_rc_t
+pc_http_proxy_end(pc_http_proxy_ctx_t *ctx, pc_rc_t rc)
+{
+    pc_http_request_t *r = ctx->r;
+
+    pc_http_proxy_stop_client(ctx);
+    px_release(ctx, false);
+    px_release_body(ctx);
+    ctx->state = PX_DONE;
+    if (rc >= 100 && r->header_sent) {
+        rc = PC_ERROR;
+    }
+    if (rc >= 100 && ctx->reason != NULL) {
+        r->error_reason = ctx->reason;
+    }
+    pc_http_finalize(r, rc);
+    return PC_DONE;
+}
+
+/* ------------------------------------------------------------- timers */
+
+void
+pc_http_proxy_timer(pc_http_proxy_ctx_t *ctx, int kind, pc_msec_t ms, bool restart)
+{
+    ev_timer *t = &ctx->uc->c->timer;
+
+    if (kind == 0) {
+        ev_timer_stop(PX_LOOP, t);
+        ctx->timer_kind = 0;
+        return;
+    }
+    if (ctx->deadline > 0) {
+        ms = pc_min(ms, pc_max(ctx->deadline - PX_NOW, 1));
+    }
+    if (restart || kind != ctx->timer_kind || !ev_is_active(t)) {
+        ev_timer_stop(PX_LOOP, t);
+        ev_timer_set(t, (ev_tstamp) ms / 1000.0, 0.0);
+        ev_timer_start(PX_LOOP, t);
+        ctx->timer_kind = kind;
+    }
+}
+
+/* Watchers and timer of the upstream connection for what we wait on. */
+static void
+px_arm(pc_http_proxy_ctx_t *ctx)
+{
+    pc_conn_t *c = ctx->uc->c;
+    bool       want_r = !ctx->out_busy;
+
+    if (ctx->wblocked) {
+        ev_io_start(PX_LOOP, &c->wev);
+    } else {
+        ev_io_stop(PX_LOOP, &c->wev);
+    }
+    if (want_r) {
+        ev_io_start(PX_LOOP, &c->rev);
+    } else {
+        ev_io_stop(PX_LOOP, &c->rev);
+    }
+    if (ctx->wblocked) {
+        pc_http_proxy_timer(ctx, 1, ctx->plcf->send_timeout, ctx->progress_w);
+    } else if (want_r && ctx->req_sent) {
+        pc_http_proxy_timer(ctx, 2, ctx->plcf->read_timeout, ctx->progress_r);
+    } else {
+        pc_http_proxy_timer(ctx, 0, 0, false);
+    }
+}
+
+/* Take uc for this request: our callbacks, our context. */
+static void
+px_attach(pc_http_proxy_ctx_t *ctx, pc_http_upconn_t *uc)
+{
+    pc_conn_t *c = uc->c;
+
+    ctx->uc = uc;
+    uc->owner = ctx;
+    c->data = uc;
+    ev_io_stop(PX_LOOP, &c->rev);
+    ev_io_stop(PX_LOOP, &c->wev);
+    ev_timer_stop(PX_LOOP, &c->timer);
+    ev_io_init(&c->rev, on_up_read, c->fd, EV_READ);
+    ev_io_init(&c->wev, on_up_write, c->fd, EV_WRITE);
+    ev_init(&c->timer, on_up_timer);
+    c->rev.data = c;
+    c->wev.data = c;
+    c->timer.data = c;
+    ctx->timer_kind = 0;
+}
+
+/* --------------------------------------------------------- attempts */
+
+static void
+px_reset_attempt(pc_http_proxy_ctx_t *ctx)
+{
+    if (ctx->held) {
+        ctx->held = 0;          /* send the kept body again */
+        ctx->body_eof = 0;
+    }
+    ctx->head_off = 0;
+    ctx->span_off = 0;
+    ctx->last_off = 0;
+    ctx->req_sent = 0;
+    ctx->sent_any = 0;
+    ctx->wblocked = 0;
+    ctx->resp_any = 0;
+    ctx->out_busy = 0;
+    ctx->buf->pos = ctx->buf->last = ctx->buf->start;
+    pc_http_proxy_resp_init(&ctx->resp, ctx->hdrs, PX_MAX_HEADERS,
+                            (uint32_t) (ctx->buf->end - ctx->buf->start), ctx->r->method);
+}
+
+/* The request head for this attempt (the remaining budget changes). */
+static pc_rc_t
+px_connected(pc_http_proxy_ctx_t *ctx)
+{
+    pc_http_proxy_attempt_t *att = pc_http_proxy_cur(ctx);
+
+    if (!att->reused) {
+        att->connect = PX_NOW - att->start;
+    }
+    ctx->state = PX_ACTIVE;
+    if (pc_http_proxy_build_head(ctx->r, ctx->plcf, ctx->u, ctx->deadline,
+                                 ctx->upgrade, &ctx->head) != PC_OK)
+    {
+        ctx->reason = "out of memory";
+        return pc_http_proxy_end(ctx, 500);
+    }
+    return px_io(ctx);
+}
+
+/* No peer can take this attempt: 503 when none could be tried at all,
+ * else the status of the last failure. */
+static pc_rc_t
+px_no_peer(pc_http_proxy_ctx_t *ctx)
+{
+    if (ctx->natt == 0) {
+        pc_log(PC_LOG_ERR, 0, "no live upstreams in upstream \"%.*s\", "
+                     "client: %.*s, request: \"%.*s\"", (int) ctx->u->name.len,
+                     ctx->u->name.data, (int) ctx->r->remote_addr.len,
+                     ctx->r->remote_addr.data, (int) ctx->r->request_line.len,
+                     ctx->r->request_line.data);
+        ctx->reason = "no live upstreams";
+        return pc_http_proxy_end(ctx, 503);
+    }
+    return pc_http_proxy_end(ctx, pc_http_proxy_cur(ctx)->status == 504 ? 504 : 502);
+}
+
+static int
+px_pick(pc_http_proxy_ctx_t *ctx, bool *fresh)
+{
+    intptr_t tries = ctx->plcf->next_upstream_tries;
+    int      peer;
+
+    *fresh = ctx->retry_peer >= 0;
+    if (ctx->retry_peer >= 0) {
+        peer = ctx->retry_peer;
+        ctx->retry_peer = -1;
+        return peer;
+    }
+    if ((tries > 0 && ctx->ntries >= (uint32_t) tries) || ctx->natt >= PX_MAX_ATTEMPTS) {
+        return PC_HTTP_BALANCER_NONE;
+    }
+    peer = pc_http_balancer_pick(&ctx->rt->bal, PX_NOW, ctx->tried, ctx->hash);
+    if (peer >= 0) {
+        pc_http_balancer_tried_set(ctx->tried, (uint32_t) peer);
+        ctx->ntries++;
+    }
+    return peer;
+}
+
+/* Two attempts fit in the context (a stale retry included); more, rare,
+ * come from r->pool. */
+static pc_rc_t
+px_grow_attempts(pc_http_proxy_ctx_t *ctx)
+{
+    pc_http_proxy_attempt_t *a;
+    uint32_t                 cap = ctx->att_cap * 2;
+
+    a = pc_palloc(ctx->r->pool, cap * sizeof(*a));
+    if (a == NULL) {
+        return PC_ERROR;
+    }
+    memcpy(a, ctx->att, ctx->natt * sizeof(*a));
+    ctx->att = a;
+    ctx->att_cap = cap;
+    return PC_OK;
+}
+
+static pc_rc_t
+px_attempt(pc_http_proxy_ctx_t *ctx)
+{
+    pc_http_upconn_t *uc = NULL;
+    pc_http_proxy_attempt_t *att;
+    bool              fresh;
+    int               peer, err = 0;
+
+    if (ctx->deadline > 0 && PX_NOW >= ctx->deadline) {
+        ctx->reason = "request deadline exceeded";
+        return pc_http_proxy_end(ctx, 504);
+    }
+    peer = px_pick(ctx, &fresh);
+    if (peer < 0) {
+        return px_no_peer(ctx);
+    }
+    if (ctx->natt == ctx->att_cap && px_grow_attempts(ctx) != PC_OK) {
+        ctx->reason = "out of memory";
+        return pc_http_proxy_end(ctx, 500);
+    }
+    att = &ctx->att[ctx->natt++];
+    memset(att, 0, sizeof(*att));
+    att->peer = &ctx->u->sorted[peer].name;
+    att->start = PX_NOW;
+    att->connect = att->header = att->response = -1;
+    ctx->peer = peer;
+    ctx->rt->bal.peers[peer].conns++;
+    px_reset_attempt(ctx);
+
+    if (!fresh) {
+        uc = pc_http_upstream_pool_get(ctx->rt, (uint32_t) peer);
+    }
+    if (uc != NULL) {
+        att->reused = 1;
+        att->connect = 0;
+        px_attach(ctx, uc);
+        return px_connected(ctx);
+    }
+    uc = pc_http_upstream_connect(ctx->rt, (uint32_t) peer, &err);
+    if (uc == NULL) {
+        return px_fail(ctx, PX_PHASE_CONNECT, err, PX_ERR_ERROR, "connect() failed");
+    }
+    px_attach(ctx, uc);
+    if (uc->connected) {
+        return px_connected(ctx);
+    }
+    ctx->state = PX_CONNECT;
+    ev_io_start(PX_LOOP, &uc->c->wev);
+    pc_http_proxy_timer(ctx, 3, ctx->plcf->connect_timeout, true);
+    return PC_AGAIN;
+}
+
+/* Whether a failed attempt may go to the next peer (see the top). */
+static bool
+px_can_next(pc_http_proxy_ctx_t *ctx, pc_http_proxy_kind_e kind, int status)
+{
+    intptr_t mask = ctx->plcf->next_upstream, bit;
+
+    switch (kind) {
+    case PX_ERR_TIMEOUT:
+        bit = PC_HTTP_NEXT_TIMEOUT;
+        break;
+    case PX_ERR_HTTP:
+        bit = status == 502 ? PC_HTTP_NEXT_502 : status == 503 ? PC_HTTP_NEXT_503
+                                                                 : PC_HTTP_NEXT_504;
+        break;
+    default:
+        bit = PC_HTTP_NEXT_ERROR;
+        break;
+    }
+    if ((mask & PC_HTTP_NEXT_OFF) || !(mask & bit) || ctx->r->header_sent
+        || ctx->body_consumed > 0)
+    {
+        return false;
+    }
+    return !ctx->sent_any || pc_http_proxy_idempotent(ctx->r->method);
+}
+
+static void
+px_log_failure(pc_http_proxy_ctx_t *ctx, pc_http_proxy_phase_e phase, int err,
+    const char *what, int level)
+{
+    const pc_str_t *peer = pc_http_proxy_cur(ctx)->peer;
+
+    pc_log(level, err, "upstream %s, phase: %s, peer: %.*s, "
+                 "upstream: \"%.*s\", client: %.*s, request: \"%.*s\"", what,
+                 phase_name[phase], (int) peer->len, peer->data,
+                 (int) ctx->u->name.len, ctx->u->name.data,
+                 (int) ctx->r->remote_addr.len, ctx->r->remote_addr.data,
+                 (int) ctx->r->request_line.len, ctx->r->request_line.data);
+}
+
+static const char *
+px_reason(pc_http_proxy_phase_e phase, int err, pc_http_proxy_kind_e kind)
+{
+    if (kind == PX_ERR_TIMEOUT) {
+        return "upstream timed out";
+    }
+    if (kind == PX_ERR_INVALID) {
+        return "invalid upstream response";
+    }
+    if (phase == PX_PHASE_CONNECT) {
+        return err == ECONNREFUSED ? "upstream connect refused" : "upstream connect failed";
+    }
+    return err == ECONNRESET || err == EPIPE ? "upstream connection reset"
+                                             : "upstream connection failed";
+}
+
+/*
+ * An attempt failed.  Log it, drop its connection, count the failure
+ * against the peer (not for a stale pooled connection), then retry or
+ * answer.  Always returns PC_DONE: the caller's attempt is over.
+ */
+static pc_rc_t
+px_fail(pc_http_proxy_ctx_t *ctx, pc_http_proxy_phase_e phase, int err,
+    pc_http_proxy_kind_e kind, const char *what)
+{
+    pc_http_proxy_attempt_t *att = pc_http_proxy_cur(ctx);
+    bool          stale;
+    int           peer = ctx->peer;
+
+    stale = att->reused && !ctx->resp_any && !ctx->stale_retried
+            && ctx->body_consumed == 0 && kind == PX_ERR_ERROR
+            && !ctx->r->header_sent;
+    if (att->status == 0) {
+        att->status = kind == PX_ERR_TIMEOUT ? 504 : 502;
+    }
+    att->response = PX_NOW - att->start;
+    px_log_failure(ctx, phase, err, what, stale ? PC_LOG_INFO : PC_LOG_ERR);
+    if (ctx->uc != NULL) {
+        ev_timer_stop(PX_LOOP, &ctx->uc->c->timer);
+    }
+    px_release(ctx, false);
+    if (stale) {
+        /* the pooled connection was closed under us: not the peer's fault */
+        ctx->stale_retried = 1;
+        ctx->retry_peer = peer;
+        (void) px_attempt(ctx);
+        return PC_DONE;
+    }
+    /* a reused connection dying before any response byte says nothing
+     * about the peer's health (it closed an idle connection) */
+    if (peer >= 0 && !(att->reused && !ctx->resp_any && kind == PX_ERR_ERROR)) {
+        pc_http_balancer_fail(&ctx->rt->bal, (uint32_t) peer, PX_NOW);
+    }
+    ctx->reason = px_reason(phase, err, kind);
+    if (px_can_next(ctx, kind, att->status)) {
+        (void) px_attempt(ctx);
+        return PC_DONE;
+    }
+    return pc_http_proxy_end(ctx, att->status);
+}
+
+/* ------------------------------------------------------ request side */
+
+/* The client's body failed (400, 408, 413) or its connection did. */
+static pc_rc_t
+px_client_body_error(pc_http_proxy_ctx_t *ctx, pc_rc_t rc)
+{
+    ctx->reason = NULL;
+    return pc_http_proxy_end(ctx, rc >= 100 ? rc : PC_ERROR);
+}
+
+/* "1a2b\r\n" for a chunk of size bytes at dst (18 bytes); its length. */
+static size_t
+chunk_line(u_char *dst, uint64_t size)
+{
+    static const char hex[] = "0123456789abcdef";
+    u_char            tmp[16];
+    size_t            n = 0, i;
+
+    do {
+        tmp[n++] = (u_char) hex[size & 0xf];
+        size >>= 4;
+    } while (size != 0);
+    for (i = 0; i < n; i++) {
+        dst[i] = tmp[n - 1 - i];
+    }
+    dst[n] = '\r';
+    dst[n + 1] = '\n';
+    return n + 2;
+}
+
+/* Get the next body span from the client.  PC_OK (span or end of body),
+ * PC_AGAIN (r->read_event_handler will run), PC_DONE (request ended). */
+static pc_rc_t
+px_next_span(pc_http_proxy_ctx_t *ctx)
+{
+    const u_char *data;
+    size_t        len;
+    pc_rc_t       rc;
+
+    rc = pc_http_body_read(ctx->r, &data, &len);
+    if (rc == PC_OK && len > 0) {
+        ctx->span = data;
+        ctx->span_len = len;
+        ctx->span_off = 0;
+        if (ctx->chunked) {
+            ctx->chunk_line_len = chunk_line(ctx->chunk_line, len);
+        }
+        return PC_OK;
+    }
+    if (rc == PC_OK || rc == PC_AGAIN) {
+        return PC_AGAIN;
+    }
+    if (rc == PC_DONE) {
+        ctx->body_eof = 1;
+        return PC_OK;
+    }
+    return px_client_body_error(ctx, rc);
+}
+
+/* The bytes still to write: head, framed span, last chunk. */
+static int
+px_pending(pc_http_proxy_ctx_t *ctx, struct iovec *iov)
+{
+    static const u_char crlf[] = "\r\n", last[] = "0\r\n\r\n";
+    struct { const u_char *p; size_t len; } part[3];
+    size_t skip, k;
+    int    n = 0, np = 0, i;
+
+    if (ctx->head_off < ctx->head.len) {
+        iov[n].iov_base = ctx->head.data + ctx->head_off;
+        iov[n++].iov_len = ctx->head.len - ctx->head_off;
+    }
+    if (ctx->span != NULL && !ctx->held) {
+        if (ctx->chunked) {
+            part[np].p = ctx->chunk_line;
+            part[np++].len = ctx->chunk_line_len;
+        }
+        part[np].p = ctx->span;
+        part[np++].len = ctx->span_len;
+        if (ctx->chunked) {
+            part[np].p = crlf;
+            part[np++].len = 2;
+        }
+        for (i = 0, skip = ctx->span_off; i < np; i++) {
+            k = pc_min(skip, part[i].len);
+            skip -= k;
+            if (part[i].len > k) {
+                iov[n].iov_base = (void *) (part[i].p + k);
+                iov[n++].iov_len = part[i].len - k;
+            }
+        }
+    } else if (ctx->body_eof && ctx->chunked && ctx->last_off < 5) {
+        iov[n].iov_base = (void *) (last + ctx->last_off);
+        iov[n++].iov_len = 5 - ctx->last_off;
+    }
+    return n;
+}
+
+/* Account for n bytes written. */
+static void
+px_advance(pc_http_proxy_ctx_t *ctx, size_t n)
+{
+    size_t k, framed;
+
+    k = pc_min(n, ctx->head.len - ctx->head_off);
+    ctx->head_off += k;
+    n -= k;
+    if (ctx->span != NULL && !ctx->held && n > 0) {
+        framed = ctx->span_len + (ctx->chunked ? ctx->chunk_line_len + 2 : 0);
+        k = pc_min(n, framed - ctx->span_off);
+        ctx->span_off += k;
+        n -= k;
+        if (ctx->span_off < framed) {
+            /* partly written */
+        } else if (!ctx->chunked && ctx->body_consumed == 0
+                   && (int64_t) ctx->span_len == ctx->r->head.content_length)
+        {
+            /* The whole body is this one span: keep it unconsumed until
+             * the response is done, so a failed attempt can replay it. */
+            ctx->held = 1;
+            ctx->body_eof = 1;
+        } else {
+            pc_http_body_consumed(ctx->r, ctx->span_len);
+            ctx->body_consumed += ctx->span_len;
+            ctx->span = NULL;
+        }
+    }
+    ctx->last_off += n;
+}
+
+/* Write what we have.  PC_OK: the whole request is sent; PC_AGAIN: the
+ * upstream or the client is slow; PC_DONE: the attempt is over. */
+static pc_rc_t
+px_send(pc_http_proxy_ctx_t *ctx)
+{
+    struct iovec iov[4];
+    pc_conn_t   *c = ctx->uc->c;
+    ssize_t      n;
+    int          niov;
+
+    for ( ;; ) {
+        if (ctx->has_body && ctx->span == NULL && !ctx->body_eof
+            && px_next_span(ctx) == PC_DONE)
+        {
+            return PC_DONE;
+        }
+        niov = px_pending(ctx, iov);
+        if (niov == 0) {
+            if (ctx->has_body && !ctx->body_eof) {
+                return PC_AGAIN;        /* r->read_event_handler resumes */
+            }
+            ctx->req_sent = 1;
+            return PC_OK;
+        }
+        n = c->writev(c, iov, niov);
+        if (n < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            if (errno == EAGAIN || errno == EWOULDBLOCK) {
+                ctx->wblocked = 1;
+                return PC_AGAIN;
+            }
+            return px_fail(ctx, PX_PHASE_SEND, errno, PX_ERR_ERROR, "send failed");
+        }
+        ctx->wblocked = 0;
+        ctx->sent_any = 1;
+        ctx->progress_w = 1;
+        px_advance(ctx, (size_t) n);
+    }
+}
+
+/* ------------------------------------------------------ response side */
+
+/* Read from the upstream into ctx->buf.  PC_OK, PC_AGAIN, PC_DONE (EOF),
+ * PC_ERROR (*err). */
+static pc_rc_t
+px_fill(pc_http_proxy_ctx_t *ctx, int *err)
+{
+    pc_conn_t *c = ctx->uc->c;
+    pc_buf_t  *b = ctx->buf;
+    ssize_t    n;
+
+    for ( ;; ) {
+        n = c->recv(c, b->last, (size_t) (b->end - b->last));
+        if (n > 0) {
+            b->last += n;
+            ctx->resp_any = 1;
+            ctx->progress_r = 1;
+            return PC_OK;
+        }
+        if (n == 0) {
+            return PC_DONE;
+        }
+        if (errno == EINTR) {
+            continue;
+        }
+        if (errno == EAGAIN || errno == EWOULDBLOCK) {
+            return PC_AGAIN;
+        }
+        *err = errno;
+        return PC_ERROR;
+    }
+}
+
+/* Hand data[0 .. len) (inside ctx->buf) to the writer.  PC_OK: written;
+ * PC_AGAIN: queued, wait for r->write_event_handler; PC_DONE: client gone. */
+static pc_rc_t
+px_emit(pc_http_proxy_ctx_t *ctx, const u_char *data, size_t len, int last)
+{
+    pc_rc_t rc;
+
+    ctx->out.start = ctx->out.pos = (u_char *) data;
+    ctx->out.end = ctx->out.last = (u_char *) data + len;
+    ctx->out.last_buf = last ? 1 : 0;
+    ctx->cl.buf = &ctx->out;
+    ctx->cl.next = NULL;
+    rc = pc_http_send_body(ctx->r, len > 0 ? &ctx->cl : NULL, last);
+    if (last) {
+        ctx->last_sent = 1;
+    }
+    if (rc == PC_ERROR) {
+        return pc_http_proxy_end(ctx, PC_ERROR);
+    }
+    if (rc == PC_AGAIN) {
+        ctx->out_busy = 1;
+    }
+    return rc;
+}
+
+/* The response is complete: keep or close the connection, finish. */
+static pc_rc_t
+px_finish(pc_http_proxy_ctx_t *ctx)
+{
+    pc_buf_t *b = ctx->buf;
+    bool      keep;
+
+    pc_http_proxy_cur(ctx)->response = PX_NOW - pc_http_proxy_cur(ctx)->start;
+    keep = pc_http_proxy_resp_reusable(&ctx->resp) && ctx->req_sent
+           && b->pos == b->last;
+    if (ctx->peer >= 0) {
+        pc_http_balancer_success(&ctx->rt->bal, (uint32_t) ctx->peer);
+    }
+    if (ctx->uc != NULL) {
+        ev_io_stop(PX_LOOP, &ctx->uc->c->rev);
+        ev_io_stop(PX_LOOP, &ctx->uc->c->wev);
+        ev_timer_stop(PX_LOOP, &ctx->uc->c->timer);
+    }
+    px_release(ctx, keep);
+    px_release_body(ctx);
+    if (!ctx->last_sent && px_emit(ctx, NULL, 0, 1) == PC_DONE) {
+        return PC_DONE;
+    }
+    ctx->state = PX_DONE;
+    pc_http_finalize(ctx->r, PC_DONE);
+    return PC_DONE;
+}
+
+/* Copy the final head into r (status, fields, length) and send it. */
+static pc_rc_t
+px_send_head(pc_http_proxy_ctx_t *ctx)
+{
+    pc_http_request_t      *r = ctx->r;
+    const pc_http_head_t   *h = &ctx->resp.head;
+    const u_char           *b = ctx->buf->pos;
+    const pc_str_t         *hide = NULL;
+    uint32_t                i, nhide = 0;
+    pc_str_t                name, value;
+
+    if (ctx->plcf->hide_headers != NULL) {
+        hide = ctx->plcf->hide_headers->elts;
+        nhide = ctx->plcf->hide_headers->nelts;
+    }
+    r->status = h->status;
+    for (i = 0; i < h->nheaders; i++) {
+        if (!pc_http_proxy_pass_field(h, b, &h->headers[i], hide, nhide)) {
+            continue;
+        }
+        name.data = (u_char *) b + h->headers[i].name;
+        name.len = h->headers[i].name_len;
+        value.data = (u_char *) b + h->headers[i].value;
+        value.len = h->headers[i].value_len;
+        if (pc_http_header_out_add(r, &name, &value) != PC_OK) {
+            return pc_http_proxy_end(ctx, PC_ERROR);
+        }
+    }
+    r->out_content_length = h->body == PC_HTTP_BODY_LENGTH
+                            || (h->body == PC_HTTP_BODY_NONE && r->method == PC_HTTP_HEAD)
+                            ? h->content_length : -1;
+    if (pc_http_send_header(r) != PC_OK) {
+        return pc_http_proxy_end(ctx, PC_ERROR);
+    }
+    return PC_OK;
+}
+
+/*
+ * Forward a 1xx other than 100/101 (102, 103 Early Hints) to an HTTP/1.1
+ * client, hop-by-hop fields removed.  Written directly: before the final
+ * head nothing can be queued but a 100 Continue, and when one was sent the
+ * hints are dropped instead (they are advisory).  A client whose socket
+ * cannot take the few bytes at once does not get them either.
+ */
+static void
+px_interim(pc_http_proxy_ctx_t *ctx)
+{
+    pc_http_request_t    *r = ctx->r;
+    const pc_http_head_t *h = &ctx->resp.head;
+    const u_char         *b = ctx->buf->pos;
+    const char           *text = pc_http_status_text(h->status);
+    struct iovec          iov;
+    ssize_t               n;
+    u_char               *p;
+    uint32_t              i;
+
+    if (r->http_version < 11 || r->expect_sent || h->status == 100) {
+        return;
+    }
+    p = pc_pnalloc(r->pool, h->head_len + h->nheaders * 4 + strlen(text) + 32);
+    if (p == NULL) {
+        return;
+    }
+    iov.iov_base = p;
+    p = pc_cpymem(p, "HTTP/1.1 ", 9);
+    p = pc_u64toa(p, (uint64_t) h->status);
+    *p++ = ' ';
+    p = pc_cpymem(p, text, strlen(text));
+    p = pc_cpymem(p, "\r\n", 2);
+    for (i = 0; i < h->nheaders; i++) {
+        if (pc_http_proxy_pass_field(h, b, &h->headers[i], NULL, 0)) {
+            p = pc_cpymem(p, b + h->headers[i].name, h->headers[i].name_len);
+            p = pc_cpymem(p, ": ", 2);
+            p = pc_cpymem(p, b + h->headers[i].value, h->headers[i].value_len);
+            p = pc_cpymem(p, "\r\n", 2);
+        }
+    }
+    p = pc_cpymem(p, "\r\n", 2);
+    iov.iov_len = (size_t) (p - (u_char *) iov.iov_base);
+    n = r->c->writev(r->c, &iov, 1);
+    if (n > 0) {
+        r->bytes_sent += (uint64_t) n;
+    }
+    if (n > 0 && (size_t) n < iov.iov_len) {
+        r->c->error = 1;            /* half a head: the connection is unusable */
+    }
+}
+
+/* Whether another peer could take this request (untried, usable, tries
+ * left): an upstream's own 502/503/504 is only retried when there is. */
+static bool
+px_have_next(pc_http_proxy_ctx_t *ctx)
+{
+    const pc_http_balancer_t *bal = &ctx->rt->bal;
+    intptr_t                  tries = ctx->plcf->next_upstream_tries;
+    uint32_t                  i;
+
+    if ((tries > 0 && ctx->ntries >= (uint32_t) tries) || ctx->natt >= PX_MAX_ATTEMPTS) {
+        return false;
+    }
+    for (i = 0; i < bal->npeers; i++) {
+        if (!pc_http_balancer_tried(ctx->tried, i)
+            && pc_http_balancer_usable(&bal->peers[i], PX_NOW))
+        {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* The final head is parsed: retry on an upstream 50x when configured and
+ * possible, else send it to the client.  PC_OK (body next) or PC_DONE. */
+static pc_rc_t
+px_final_head_done(pc_http_proxy_ctx_t *ctx)
+{
+    pc_http_proxy_attempt_t *att = pc_http_proxy_cur(ctx);
+    int           status = ctx->resp.head.status;
+
+    att->status = status;
+    att->header = PX_NOW - att->start;
+    if ((status == 502 || status == 503 || status == 504)
+        && px_can_next(ctx, PX_ERR_HTTP, status) && px_have_next(ctx))
+    {
+        return px_fail(ctx, PX_PHASE_HEADER, 0, PX_ERR_HTTP,
+                       status == 502 ? "returned 502" : status == 503 ? "returned 503"
+                                                                      : "returned 504");
+    }
+    if (px_send_head(ctx) != PC_OK) {
+        return PC_DONE;
+    }
+    ctx->buf->pos += ctx->resp.head.head_len;
+    return PC_OK;
+}
+
+/* Parse heads until the final one is sent.  PC_OK: body next; PC_AGAIN;
+ * PC_DONE. */
+static pc_rc_t
+px_head(pc_http_proxy_ctx_t *ctx)
+{
+    pc_buf_t *b = ctx->buf;
+    pc_rc_t   rc;
+    int       err = 0;
+
+    for ( ;; ) {
+        rc = pc_http_proxy_resp_head(&ctx->resp, b->pos, (size_t) (b->last - b->pos));
+        if (rc == PC_ERROR) {
+            pc_http_proxy_cur(ctx)->status = 502;
+            return px_fail(ctx, PX_PHASE_HEADER, 0, PX_ERR_INVALID, ctx->resp.error);
+        }
+        if (rc == PC_OK && ctx->resp.head.status == 101) {
+            if (!ctx->upgrade) {
+                return px_fail(ctx, PX_PHASE_HEADER, 0, PX_ERR_INVALID,
+                               "sent 101 to a request that did not ask to upgrade");
+            }
+            return pc_http_proxy_tunnel_start(ctx);
+        }
+        if (rc == PC_OK && ctx->resp.head.status < 200) {
+            px_interim(ctx);
+            b->pos += ctx->resp.head.head_len;
+            if (pc_http_proxy_resp_next_head(&ctx->resp) != PC_OK) {
+                return px_fail(ctx, PX_PHASE_HEADER, 0, PX_ERR_INVALID, ctx->resp.error);
+            }
+            continue;
+        }
+        if (rc == PC_OK) {
+            break;
+        }
+        if (b->last == b->end) {
+            if (b->pos == b->start) {
+                return px_fail(ctx, PX_PHASE_HEADER, 0, PX_ERR_INVALID,
+                               "sent too big header (over proxy_buffer_size)");
+            }
+            memmove(b->start, b->pos, (size_t) (b->last - b->pos));
+            b->last -= b->pos - b->start;
+            b->pos = b->start;
+        }
+        rc = px_fill(ctx, &err);
+        if (rc == PC_AGAIN) {
+            return PC_AGAIN;
+        }
+        if (rc != PC_OK) {
+            return px_fail(ctx, PX_PHASE_HEADER, err, PX_ERR_ERROR,
+                           rc == PC_DONE ? "prematurely closed connection"
+                                         : "read failed");
+        }
+    }
+    return px_final_head_done(ctx);
+}
+
+
+/* Stream the body.  PC_AGAIN (upstream or client slow) or PC_DONE. */
+static pc_rc_t
+px_body(pc_http_proxy_ctx_t *ctx)
+{
+    pc_buf_t     *b = ctx->buf;
+    const u_char *pos, *data;
+    size_t        len;
+    pc_rc_t       rc, wrc;
+    int           err = 0;
+
+    for ( ;; ) {
+        pos = b->pos;
+        rc = pc_http_proxy_resp_body(&ctx->resp, &pos, b->last, &data, &len);
+        b->pos = (u_char *) pos;
+        if (rc == PC_ERROR) {
+            return px_fail(ctx, PX_PHASE_BODY, 0, PX_ERR_INVALID, ctx->resp.error);
+        }
+        if (len > 0) {
+            wrc = px_emit(ctx, data, len, rc == PC_DONE);
+            if (wrc == PC_DONE) {
+                return PC_DONE;
+            }
+            if (rc != PC_DONE && wrc == PC_AGAIN) {
+                return PC_AGAIN;        /* r->write_event_handler resumes */
+            }
+        }
+        if (rc == PC_DONE) {
+            return px_finish(ctx);
+        }
+        if (rc != PC_AGAIN) {
+            continue;
+        }
+        /* every input byte is decoded and written: the buffer is free */
+        b->pos = b->last = b->start;
+        rc = px_fill(ctx, &err);
+        if (rc == PC_AGAIN) {
+            return PC_AGAIN;
+        }
+        if (rc == PC_DONE) {
+            if (pc_http_proxy_resp_eof(&ctx->resp) == PC_DONE) {
+                return px_finish(ctx);
+            }
+            return px_fail(ctx, PX_PHASE_BODY, 0, PX_ERR_ERROR, ctx->resp.error);
+        }
+        if (rc == PC_ERROR) {
+            return px_fail(ctx, PX_PHASE_BODY, err, PX_ERR_ERROR, "read failed");
+        }
+    }
+}
+
+static pc_rc_t
+px_recv(pc_http_proxy_ctx_t *ctx)
+{
+    pc_rc_t rc;
+
+    for ( ;; ) {
+        if (ctx->out_busy) {
+            return PC_AGAIN;
+        }
+        rc = ctx->resp.state == PC_HTTP_PROXY_RESP_HEAD ? px_head(ctx) : px_body(ctx);
+        if (rc != PC_OK) {
+            return rc;
+        }
+    }
+}
+
+/* Make progress both ways, then wait.  PC_AGAIN or PC_DONE. */
+static pc_rc_t
+px_io(pc_http_proxy_ctx_t *ctx)
+{
+    ctx->progress_r = ctx->progress_w = 0;
+    if (!ctx->req_sent && px_send(ctx) == PC_DONE) {
+        return PC_DONE;
+    }
+    if (px_recv(ctx) == PC_DONE) {
+        return PC_DONE;
+    }
+    px_arm(ctx);
+    return PC_AGAIN;
+}
+
+/* ------------------------------------------------------------- events */
+
+static pc_http_proxy_ctx_t *
+up_ctx(ev_io *w)
+{
+    pc_conn_t        *c = w->data;
+    pc_http_upconn_t *uc = c->data;
+
+    return uc != NULL ? uc->owner : NULL;
+}
+
+static void
+on_up_read(struct ev_loop *loop, ev_io *w, int revents)
+{
+    pc_http_proxy_ctx_t *ctx = up_ctx(w);
+    pc_http_conn_t *hc;
+
+    PC_UNUSED(revents);
+    if (ctx == NULL) {
+        ev_io_stop(loop, w);
+        return;
+    }
+    hc = ctx->r->hc;
+    pc_http_req_enter(hc);
+    if (ctx->state == PX_TUNNEL) {
+        (void) pc_http_proxy_tunnel_run(ctx);
+    } else if (ctx->state == PX_ACTIVE) {
+        (void) px_io(ctx);
+    }
+    pc_http_req_leave(hc);
+}
+
+static void
+on_up_write(struct ev_loop *loop, ev_io *w, int revents)
+{
+    pc_http_proxy_ctx_t *ctx = up_ctx(w);
+    pc_http_conn_t *hc;
+    int             err;
+
+    PC_UNUSED(revents);
+    if (ctx == NULL) {
+        ev_io_stop(loop, w);
+        return;
+    }
+    hc = ctx->r->hc;
+    pc_http_req_enter(hc);
+    if (ctx->state == PX_CONNECT) {
+        ev_io_stop(loop, w);
+        err = pc_http_upstream_connect_result(ctx->uc);
+        if (err != 0) {
+            (void) px_fail(ctx, PX_PHASE_CONNECT, err, PX_ERR_ERROR, "connect() failed");
+        } else {
+            (void) px_connected(ctx);
+        }
+    } else if (ctx->state == PX_TUNNEL) {
+        (void) pc_http_proxy_tunnel_run(ctx);
+    } else if (ctx->state == PX_ACTIVE) {
+        ctx->wblocked = 0;
+        (void) px_io(ctx);
+    }
+    pc_http_req_leave(hc);
+}
+
+static void
+on_up_timer(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    pc_conn_t        *c = w->data;
+    pc_http_upconn_t *uc = c->data;
+    pc_http_proxy_ctx_t *ctx = uc != NULL ? uc->owner : NULL;
+    pc_http_conn_t   *hc;
+    pc_http_proxy_phase_e        phase;
+    bool              deadline;
+
+    PC_UNUSED(revents);
+    if (ctx == NULL) {
+        ev_timer_stop(loop, w);
+        return;
+    }
+    hc = ctx->r->hc;
+    pc_http_req_enter(hc);
+    deadline = ctx->deadline > 0 && PX_NOW >= ctx->deadline;
+    if (ctx->state == PX_TUNNEL) {
+        pc_log(PC_LOG_INFO, 0, "tunnel to upstream %.*s idle for "
+                     "proxy_read_timeout, closed", (int) pc_http_proxy_cur(ctx)->peer->len,
+                     pc_http_proxy_cur(ctx)->peer->data);
+        (void) pc_http_proxy_tunnel_end(ctx);
+    } else if (ctx->state == PX_CONNECT || ctx->state == PX_ACTIVE) {
+        phase = ctx->state == PX_CONNECT ? PX_PHASE_CONNECT
+                : ctx->wblocked ? PX_PHASE_SEND
+                : ctx->resp.state == PC_HTTP_PROXY_RESP_HEAD ? PX_PHASE_HEADER
+                : PX_PHASE_BODY;
+        (void) px_fail(ctx, phase, ETIMEDOUT, PX_ERR_TIMEOUT,
+                       deadline ? "timed out (request deadline)" : "timed out");
+    }
+    pc_http_req_leave(hc);
+}
+
+/* r->read_event_handler: body bytes (or a body error) from the client. */
+static void
+on_client_read(pc_http_request_t *r)
+{
+    pc_http_proxy_ctx_t *ctx = ctx_of(r);
+
+    if (ctx != NULL && ctx->state == PX_ACTIVE) {
+        (void) px_io(ctx);
+    }
+}
+
+/* r->write_event_handler: the client took what was queued. */
+static void
+on_client_write(pc_http_request_t *r)
+{
+    pc_http_proxy_ctx_t *ctx = ctx_of(r);
+
+    if (ctx != NULL && ctx->state == PX_ACTIVE) {
+        ctx->out_busy = 0;
+        (void) px_io(ctx);
+    }
+}
+
+/* ------------------------------------------------------------ handler */
+
+static pc_rc_t
+px_init(pc_http_request_t *r, pc_http_proxy_ctx_t *ctx, pc_http_proxy_loc_conf_t *plcf)
+{
+    pc_str_t key;
+
+    ctx->r = r;
+    ctx->plcf = plcf;
+    ctx->u = plcf->upstream;
+    ctx->peer = -1;
+    ctx->retry_peer = -1;
+    ctx->att = ctx->att_inline;
+    ctx->att_cap = pc_nelems(ctx->att_inline);
+    /* The response's header array shares the buffer's pooled block, after
+     * the data area: one pc_buf_get, nothing big from r->pool. */
+    ctx->buf = pc_buf_get(pc_align(plcf->buffer_size, 16) + PX_HDRS_BYTES);
+    if (ctx->buf != NULL) {
+        ctx->hdrs = (pc_http_header_t *) (void *) (ctx->buf->start
+                                                   + pc_align(plcf->buffer_size, 16));
+        ctx->buf->end = ctx->buf->start + plcf->buffer_size;
+    }
+    ctx->tried = pc_pcalloc(r->pool, (ctx->u->npeers + 7) / 8);
+    if (ctx->buf == NULL || ctx->tried == NULL
+        || pc_pool_cleanup_add(r->pool, px_cleanup, ctx) != PC_OK)
+    {
+        pc_buf_put(ctx->buf);
+        ctx->buf = NULL;
+        return PC_ERROR;
+    }
+    if (ctx->u->hash_key != NULL) {
+        if (pc_http_template_eval(r, ctx->u->hash_key, &key) != PC_OK) {
+            key.len = 0;
+        }
+        ctx->hash = pc_http_balancer_hash(key.data, key.len);
+    }
+    ctx->deadline = pc_http_proxy_deadline(r, plcf);
+    ctx->chunked = r->head.body == PC_HTTP_BODY_CHUNKED;
+    ctx->has_body = ctx->chunked || (r->head.body == PC_HTTP_BODY_LENGTH
+                                     && r->head.content_length > 0);
+    ctx->upgrade = plcf->upgrade && r->head.has_upgrade && r->head.conn_upgrade
+                   && r->http_version >= 11 && !ctx->has_body;
+    return PC_OK;
+}
+
+pc_rc_t
+pc_http_proxy_handler(pc_http_request_t *r)
+{
+    pc_http_proxy_loc_conf_t *plcf = pc_http_conf(r, pc_http_proxy_module);
+    pc_http_proxy_ctx_t      *ctx;
+
+    if (plcf == NULL || plcf->upstream == NULL || ctx_of(r) != NULL) {
+        return PC_DECLINED;
+    }
+    ctx = pc_pcalloc(r->pool, sizeof(*ctx));
+    if (ctx == NULL) {
+        return PC_ERROR;
+    }
+    ctx->rt = pc_http_upstream_rt(plcf->upstream);
+    if (ctx->rt == NULL) {
+        pc_log(PC_LOG_ALERT, 0, "upstream \"%.*s\" has no worker state",
+                     (int) plcf->upstream->name.len, plcf->upstream->name.data);
+        return PC_ERROR;
+    }
+    if (px_init(r, ctx, plcf) != PC_OK) {
+        return PC_ERROR;
+    }
+    r->ctx[pc_http_proxy_module.index] = ctx;
+    r->read_event_handler = on_client_read;
+    r->write_event_handler = on_client_write;
+    (void) px_attempt(ctx);
+    return ctx->state == PX_DONE ? PC_DONE : PC_AGAIN;
+}
+
+/* ---------------------------------------------------------- variables */
+
+enum { V_ADDR = 0, V_STATUS, V_CONNECT, V_HEADER, V_RESPONSE, V_REUSED };
+
+/* "1.234" from milliseconds, or "-". */
+static u_char *
+put_msec(u_char *p, pc_msec_t ms)
+{
+    if (ms < 0) {
+        *p++ = '-';
+        return p;
+    }
+    p = pc_u64toa(p, (uint64_t) (ms / 1000));
+    *p++ = '.';
+    *p++ = (u_char) ('0' + ms % 1000 / 100);
+    *p++ = (u_char) ('0' + ms % 100 / 10);
+    *p++ = (u_char) ('0' + ms % 10);
+    return p;
+}
+
+static u_char *
+put_attempt(u_char *p, const pc_http_proxy_attempt_t *a, uintptr_t what, bool last, bool live)
+{
+    pc_msec_t resp = a->response;
+
+    switch (what) {
+    case V_ADDR:
+        return pc_cpymem(p, a->peer->data, a->peer->len);
+    case V_STATUS:
+        if (a->status == 0) {
+            *p++ = '-';
+            return p;
+        }
+        return pc_u64toa(p, (uint64_t) a->status);
+    case V_CONNECT:
+        return put_msec(p, a->connect);
+    case V_HEADER:
+        return put_msec(p, a->header);
+    case V_RESPONSE:
+        if (resp < 0 && last && live) {
+            resp = PX_NOW - a->start;      /* still running (client gone) */
+        }
+        return put_msec(p, resp);
+    default:
+        *p++ = a->reused ? '1' : '0';
+        return p;
+    }
+}
+
+static pc_rc_t
+var_upstream(pc_http_request_t *r, pc_str_t *out, uintptr_t what)
+{
+    pc_http_proxy_ctx_t *ctx = ctx_of(r);
+    size_t    size = 0;
+    u_char   *p;
+    uint32_t  i;
+
+    if (ctx == NULL || ctx->natt == 0) {
+        return PC_DECLINED;
+    }
+    for (i = 0; i < ctx->natt; i++) {
+        size += 2 + (what == V_ADDR ? ctx->att[i].peer->len : 24);
+    }
+    p = out->data = pc_pnalloc(r->pool, size);
+    if (p == NULL) {
+        return PC_ERROR;
+    }
+    for (i = 0; i < ctx->natt; i++) {
+        if (i > 0) {
+            p = pc_cpymem(p, ", ", 2);
+        }
+        p = put_attempt(p, &ctx->att[i], what, i + 1 == ctx->natt,
+                        ctx->state != PX_DONE);
+    }
+    out->len = (size_t) (p - out->data);
+    return PC_OK;
+}
+
+const pc_http_variable_t pc_http_proxy_variables[] = {
+    { "upstream_addr", var_upstream, V_ADDR, PC_VAR_NOCACHE },
+    { "upstream_status", var_upstream, V_STATUS, PC_VAR_NOCACHE },
+    { "upstream_connect_time", var_upstream, V_CONNECT, PC_VAR_NOCACHE },
+    { "upstream_header_time", var_upstream, V_HEADER, PC_VAR_NOCACHE },
+    { "upstream_response_time", var_upstream, V_RESPONSE, PC_VAR_NOCACHE },
+    { "upstream_reused", var_upstream, V_REUSED, PC_VAR_NOCACHE },
+    PC_VAR_END
+};
