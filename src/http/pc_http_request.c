@@ -58,6 +58,7 @@ static u_char          linger_scratch[4096];
 static void on_read(struct ev_loop *loop, ev_io *w, int revents);
 static void on_timer(struct ev_loop *loop, ev_timer *w, int revents);
 static void on_drain(pc_conn_t *c);
+static bool has_lower(const pc_str_t *s);
 static void on_terminate(pc_conn_t *c);
 static void drive(pc_http_conn_t *hc);
 static void discard_step(pc_http_req_t *req);
@@ -251,6 +252,24 @@ pc_http_init_connection(pc_conn_t *c)
     set_timer(c, default_conf(c)->client_header_timeout);
 }
 
+/*
+ * Does an idle connection owe us a request?  A connection that was just
+ * accepted has not had its first request read yet (it may be in the socket
+ * buffer or on the wire): closing it on a reload would fail a request that
+ * did nothing wrong, so it is served (with Connection: close) instead.  A
+ * keep-alive connection that has bytes waiting is served for the same
+ * reason; one with nothing waiting is closed, as the client expects.
+ */
+static bool
+request_pending(pc_http_conn_t *hc)
+{
+    u_char b;
+
+    if (hc->nrequests == 0)
+        return true;
+    return recv(hc->u.c->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT) > 0;
+}
+
 static void
 on_drain(pc_conn_t *c)
 {
@@ -259,8 +278,11 @@ on_drain(pc_conn_t *c)
     if (hc == NULL)
         return;
     hc->draining = 1;
-    if (hc->state == PC_HC_IDLE || hc->state == PC_HC_LINGER)
+    if (hc->state == PC_HC_LINGER)
         conn_close(hc);
+    else if (hc->state == PC_HC_IDLE && !request_pending(hc))
+        conn_close(hc);
+    /* else: its request finishes with Connection: close */
 }
 
 /* Fast shutdown or shutdown_timeout: whatever is in flight ends now (its
@@ -482,13 +504,28 @@ request_setup(pc_http_req_t *req)
     rc = set_uri(r);
     if (rc != PC_OK)
         return rc;
-    if (r->method == PC_HTTP_CONNECT || r->method == PC_HTTP_TRACE) {
+    /* CONNECT and TRACE are not for a gateway; a method token with lowercase
+     * letters ("get") is no method anyone implements (methods are
+     * case-sensitive) and is a classic smuggling probe: 501 and close. */
+    if (r->method == PC_HTTP_CONNECT || r->method == PC_HTTP_TRACE
+        || (r->method == PC_HTTP_UNKNOWN && has_lower(&r->method_name))) {
         r->error_reason = "method not implemented";
         return 501;
     }
     r->phase = PC_HTTP_PHASE_POST_READ;
     r->hook = 0;
     return PC_OK;
+}
+
+static bool
+has_lower(const pc_str_t *s)
+{
+    size_t i;
+
+    for (i = 0; i < s->len; i++)
+        if (s->data[i] >= 'a' && s->data[i] <= 'z')
+            return true;
+    return false;
 }
 
 /* The head is complete (rc PC_OK) or malformed (PC_ERROR): run the request

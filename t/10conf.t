@@ -1,0 +1,317 @@
+#!/usr/bin/perl
+# Configuration language and -t / -T (SPEC §1, §3).
+use strict;
+use warnings;
+use FindBin;
+use lib "$FindBin::Bin/lib";
+use Test::More;
+use Test::Portcullis;
+use IO::Socket::INET;
+
+Test::Portcullis::require_binary();
+
+my $GOOD = <<'CONF';
+error_log logs/error.log info;
+worker_processes 1;
+events { worker_connections 128; }
+http {
+    server {
+        listen 127.0.0.1:%%PORT%%;
+        location / { return 200 "ok\n"; }
+    }
+}
+CONF
+
+# --- -t success ---------------------------------------------------------
+{
+    my $pc = Test::Portcullis->new(conf => $GOOD, start => 0);
+    my $r = $pc->run('-t');
+    is($r->{exit}, 0, '-t on a valid config exits 0');
+    like($r->{output}, qr/configuration file \Q${\ $pc->conf_path}\E test is successful/,
+        '-t prints "configuration file X test is successful"');
+    ok(!-e $pc->path('logs/portcullis.pid'), '-t does not write a pid file');
+    ok(!Test::Portcullis::port_listening($pc->port), '-t does not listen');
+}
+
+# --- -t errors: each one "portcullis: [emerg] MESSAGE in FILE:LINE" -----
+sub wrap_main { my ($main) = @_; return "error_log logs/error.log info;\n$main\nevents { }\nhttp { server { listen 127.0.0.1:%%PORT%%; location / { return 200 \"ok\"; } } }\n" }
+
+conf_test_fails(wrap_main("worker_processes 1;\nfoo_bar_directive 1;"),
+    'foo_bar_directive', qr/unknown directive "foo_bar_directive"/, 'unknown directive');
+conf_test_fails(wrap_main("worker_connections 10;"),
+    'worker_connections', qr/worker_connections/, 'directive in the wrong context (main)');
+conf_test_fails(<<'CONF', 'listen 127.0.0.1', qr/listen/, 'listen in http context');
+error_log logs/error.log info;
+events { }
+http {
+    listen 127.0.0.1:%%PORT%%;
+    server { listen 127.0.0.1:%%PORT%%; }
+}
+CONF
+conf_test_fails(<<'CONF', 'return 200', qr/return/, 'return in http context');
+error_log logs/error.log info;
+events { }
+http {
+    return 200 "x";
+    server { listen 127.0.0.1:%%PORT%%; }
+}
+CONF
+conf_test_fails(wrap_main("worker_processes 1 2;"),
+    'worker_processes', qr/number of arguments|worker_processes/, 'too many arguments');
+conf_test_fails(wrap_main("worker_processes;"),
+    'worker_processes', qr/number of arguments|worker_processes/, 'too few arguments');
+conf_test_fails(wrap_main("worker_processes 1;\nworker_processes 2;"),
+    'worker_processes 2', qr/duplicate|worker_processes/, 'duplicate directive');
+conf_test_fails(<<'CONF', 'client_max_body_size 10x', qr/client_max_body_size|10x/, 'bad size');
+error_log logs/error.log info;
+events { }
+http {
+    server {
+        listen 127.0.0.1:%%PORT%%;
+        client_max_body_size 10x;
+    }
+}
+CONF
+conf_test_fails(<<'CONF', 'keepalive_timeout 5q', qr/keepalive_timeout|5q/, 'bad duration');
+error_log logs/error.log info;
+events { }
+http {
+    keepalive_timeout 5q;
+    server { listen 127.0.0.1:%%PORT%%; }
+}
+CONF
+conf_test_fails(<<'CONF', 'worker_connections 10 }', qr/;|terminated/, "missing ';' before '}'");
+error_log logs/error.log info;
+
+events { worker_connections 10 }
+http { server { listen 127.0.0.1:%%PORT%%; } }
+CONF
+conf_test_fails(<<'CONF', 'stray', qr/\}|unexpected/, "unbalanced '}'");
+error_log logs/error.log info;
+events { }
+http { server { listen 127.0.0.1:%%PORT%%; } }
+} # stray
+CONF
+# EOF inside a block / a quote: the file ends on the line that opens it.
+conf_test_fails("error_log logs/error.log info;\nevents { }\nhttp { server { listen 127.0.0.1:%%PORT%%;",
+    'http {', qr/end of file|\}|unexpected/, "unbalanced '{' (end of file inside a block)");
+conf_test_fails("error_log logs/error.log info;\nevents { }\nhttp { server { location / { return 200 \"abc",
+    'return 200', qr/quote|end of file|unterminated/, 'unterminated quote');
+conf_test_fails(wrap_main("pid \${PC_TEST_SURELY_UNSET_VAR};"),
+    'PC_TEST_SURELY_UNSET_VAR', qr/PC_TEST_SURELY_UNSET_VAR/, 'unset ${VAR}');
+
+# Block directives: arguments, the block itself, duplicates.
+conf_test_fails("error_log logs/error.log info;\nevents { }\nhttp extra { server { listen 127.0.0.1:%%PORT%%; } }\n",
+    'http extra', qr/http/, 'http with an argument');
+conf_test_fails("error_log logs/error.log info;\nevents { }\nhttp;\n", 'http;', qr/http|\{/, 'http without a block');
+conf_test_fails("error_log logs/error.log info;\nevents 1 { }\nhttp { server { listen 127.0.0.1:%%PORT%%; } }\n",
+    'events 1', qr/events/, 'events with an argument');
+conf_test_fails("error_log logs/error.log info;\nevents { }\nevents { }\nhttp { server { listen 127.0.0.1:%%PORT%%; } }\n",
+    "events { }\nhttp", qr/events|duplicate/, 'duplicate events block', line => 3);
+conf_test_fails("error_log logs/error.log info;\nevents { }\nhttp { server { listen 127.0.0.1:%%PORT%%; } }\nhttp { }\n",
+    'http { }', qr/http|duplicate/, 'duplicate http block');
+conf_test_fails("error_log logs/error.log info;\nevents { }\nhttp {\n    server name { listen 127.0.0.1:%%PORT%%; }\n}\n",
+    'server name', qr/server/, 'server with an argument');
+conf_test_fails("error_log logs/error.log info;\nevents { }\nhttp {\n    server { listen 127.0.0.1:%%PORT%%; server { } }\n}\n",
+    'server {', qr/server/, 'server inside a server');
+conf_test_fails("error_log logs/error.log info;\nevents { }\nserver { listen 127.0.0.1:%%PORT%%; }\n",
+    'server {', qr/server/, 'server in the main context');
+conf_test_fails("error_log logs/error.log info;\nevents { }\nhttp {\n    include;\n    server { listen 127.0.0.1:%%PORT%%; }\n}\n",
+    'include;', qr/include/, 'include without a file');
+conf_test_fails("error_log logs/error.log info;\nevents { worker_connections 1k; }\nhttp { server { listen 127.0.0.1:%%PORT%%; } }\n",
+    'worker_connections', qr/worker_connections|1k/, 'a number where a count is expected');
+
+# All semantic errors are reported, not just the first.
+{
+    my $conf = <<'CONF';
+error_log logs/error.log info;
+foo_unknown_one;
+worker_processes 1;
+worker_processes 2;
+events { }
+http {
+    keepalive_timeout 5q;
+    server {
+        listen 127.0.0.1:%%PORT%%;
+        client_max_body_size 10x;
+        location / { bar_unknown_two on; return 200 "ok"; }
+    }
+}
+CONF
+    my $pc = Test::Portcullis->new(conf => $conf, start => 0);
+    my $r = $pc->run('-t');
+    is($r->{exit}, 1, 'several errors: exit 1');
+    my $f = $pc->conf_path;
+    for my $case ([2, 'foo_unknown_one'], [4, 'worker_processes'], [7, 'keepalive_timeout'],
+                  [10, 'client_max_body_size'], [11, 'bar_unknown_two']) {
+        like($r->{output}, qr/^portcullis: \[emerg\] [^\n]*\Q$case->[1]\E[^\n]* in \Q$f\E:$case->[0]$/m,
+            "several errors: line $case->[0] ($case->[1]) reported");
+    }
+    my @emerg = $r->{output} =~ /^portcullis: \[emerg\]/mg;
+    is(scalar @emerg, 5, 'several errors: exactly five [emerg] lines') or diag($r->{output});
+    unlike($r->{output}, qr/test is successful/, 'several errors: no success message');
+}
+
+# Several unset environment variables are all reported.
+{
+    my $pc = Test::Portcullis->new(start => 0, conf => <<'CONF');
+error_log logs/error.log info;
+pid ${PC_T_UNSET_A};
+events { }
+http { server { listen 127.0.0.1:%%PORT%%; location / { return 200 "${PC_T_UNSET_B}"; } } }
+CONF
+    my $r = $pc->run('-t', { env => {} });
+    is($r->{exit}, 1, 'two unset variables: exit 1');
+    my $f = $pc->conf_path;
+    like($r->{output}, qr/\[emerg\] [^\n]*PC_T_UNSET_A[^\n]* in \Q$f\E:2$/m, 'first unset variable reported');
+    like($r->{output}, qr/\[emerg\] [^\n]*PC_T_UNSET_B[^\n]* in \Q$f\E:4$/m, 'second unset variable reported');
+}
+
+# ${VAR} and ${VAR:-default} substituted at load time.
+{
+    local $ENV{PC_T_UNSET_C};
+    delete $ENV{PC_T_UNSET_C};
+    my $pc = Test::Portcullis->new(env => { PC_T_SET => 'from-env' },
+        unset => ['PC_T_UNSET_C'], start => 0, conf => <<'CONF');
+error_log logs/error.log info;
+events { }
+http {
+    server {
+        listen 127.0.0.1:${PC_T_LISTEN};
+        location / { return 200 "a=${PC_T_SET} b=${PC_T_UNSET_C:-dflt} c=${PC_T_SET:-unused}"; }
+    }
+}
+CONF
+    $pc->{env}{PC_T_LISTEN} = $pc->port;
+    ok($pc->start, 'server with ${VAR} in listen starts');
+    my $r = http_get($pc->port, '/');
+    is($r->{body}, 'a=from-env b=dflt c=from-env', '${VAR} and ${VAR:-default} substituted');
+    is($pc->stop, 0, 'stops with exit 0');
+}
+
+# --- include: glob, sorted, relative to the including file ----------------
+{
+    my $pc = Test::Portcullis->new(start => 0, conf => <<'CONF', files => {
+error_log logs/error.log info;
+events { }
+http {
+    include sites/*.conf;
+}
+CONF
+        # created in reverse order; glob order must still be a, b, c
+        'conf/sites/c.conf' => "server { listen 127.0.0.1:%%PORT%%; server_name c.test; location / { return 200 \"c\"; } }\n",
+        'conf/sites/b.conf' => "server { listen 127.0.0.1:%%PORT%%; server_name b.test; location / { return 200 \"b\"; } }\n",
+        'conf/sites/a.conf' => "server {\n listen 127.0.0.1:%%PORT%%;\n server_name a.test;\n location / { return 200 \"a\"; }\n}\n",
+        'conf/sites/ignored.txt' => "this is not a config;\n",
+        # decoys: where a prefix- or cwd-relative include would look
+        'sites/a.conf' => "decoy_wrong_base;\n",
+    });
+    my $r = $pc->run('-t');
+    is($r->{exit}, 0, 'include glob relative to the including file: -t ok') or diag($r->{output});
+    my $d = $pc->run('-T');
+    is($d->{exit}, 0, '-T exits 0');
+    like($d->{output}, qr/test is successful/, '-T also prints the -t verdict');
+    my $dump = $d->{stdout};
+    like($dump, qr/server_name\s+a\.test.*server_name\s+b\.test.*server_name\s+c\.test/s,
+        '-T dumps included files expanded, in sorted glob order');
+    unlike($dump, qr/decoy_wrong_base|not a config/, '-T: only the matched files');
+    like($dump, qr/return\s+200\s+"?a"?/, '-T dump shows directives of included files');
+
+    ok($pc->start, 'server with included files starts');
+    is(http_get($pc->port, '/', _host => 'unknown.test')->{body}, 'a',
+        'first included server (sorted: a.conf) is the default');
+    is(http_get($pc->port, '/', _host => 'c.test')->{body}, 'c', 'c.conf server answers');
+    is($pc->stop, 0, 'stops with exit 0');
+}
+
+# An error in an included file names that file and its line.
+{
+    my $conf = "error_log logs/error.log info;\nevents { }\nhttp {\n    include inc/*.conf;\n}\n";
+    my $ok = conf_test_fails($conf, 'unused', qr/bad_in_include/, 'error inside an included file',
+        files => { 'conf/inc/x.conf' => "server {\n    listen 127.0.0.1:%%PORT%%;\n    bad_in_include on;\n}\n" },
+        file => 'conf/inc/x.conf', line => 3);
+}
+{
+    # errors from several included files come in sorted file order
+    my $pc = Test::Portcullis->new(start => 0, conf => "error_log logs/error.log info;\nevents { }\nhttp {\n    include inc/*.conf;\n}\n",
+        files => {
+            'conf/inc/2.conf' => "bad_two on;\n",
+            'conf/inc/1.conf' => "\nbad_one on;\n",
+        });
+    my $r = $pc->run('-t');
+    is($r->{exit}, 1, 'errors in two included files: exit 1');
+    my $p = $pc->prefix;
+    like($r->{output}, qr/bad_one[^\n]* in \Q$p\E\/conf\/inc\/1\.conf:2\n(?:.*\n)*?.*bad_two[^\n]* in \Q$p\E\/conf\/inc\/2\.conf:1$/m,
+        'both reported, in sorted glob order, with their own FILE:LINE') or diag($r->{output});
+}
+conf_test_fails("error_log logs/error.log info;\nevents { }\nhttp {\n    include missing/none.conf;\n}\n",
+    'include missing', qr/none\.conf|missing/, 'include of a missing file (no wildcard) fails');
+conf_test_ok("error_log logs/error.log info;\nevents { }\nhttp {\n    include empty/*.conf;\n    server { listen 127.0.0.1:%%PORT%%; }\n}\n",
+    'include glob that matches nothing');
+
+# -T on a broken config: exit 1 and no success message.
+{
+    my $pc = Test::Portcullis->new(start => 0, conf => wrap_main("bogus_main_directive;"));
+    my $r = $pc->run('-T');
+    is($r->{exit}, 1, '-T on a broken config exits 1');
+    unlike($r->{output}, qr/test is successful/, '-T on a broken config: no success message');
+}
+
+# Missing config file.
+{
+    my $r = Test::Portcullis->run_bin('-t', '-p', '/tmp/', '-c', '/nonexistent/portcullis.conf');
+    is($r->{exit}, 1, '-t with a missing config file exits 1');
+    like($r->{output}, qr/\/nonexistent\/portcullis\.conf/, '... naming the file');
+}
+
+# Quoting and escapes reach the response intact.
+{
+    my $pc = Test::Portcullis->new(conf => <<'CONF');
+error_log logs/error.log info;
+events { }
+http {
+    server {
+        listen 127.0.0.1:%%PORT%%;   # comment after a directive
+        location = /q { return 200 "dq \"x\" \\ tab\tnl\n"; }
+        location = /s { return 200 'sq "y" \'z\''; }
+        # location = /c { return 200 "commented"; }
+    }
+}
+CONF
+    is(http_get($pc->port, '/q')->{body}, "dq \"x\" \\ tab\tnl\n", 'double-quoted escapes');
+    is(http_get($pc->port, '/s')->{body}, "sq \"y\" 'z'", 'single-quoted escapes');
+    is(http_get($pc->port, '/c')->{status}, 404, 'commented-out location does not exist');
+    is($pc->stop, 0, 'stop');
+}
+
+# --- exit codes: port in use -> exit 2 naming the address --------------------
+{
+    my $holder = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => 0,
+        Listen => 5, Proto => 'tcp', ReuseAddr => 0) or die "bind: $!";
+    my $port = $holder->sockport;
+    my $pc = Test::Portcullis->new(start => 0, conf => <<"CONF");
+error_log logs/error.log info;
+events { }
+http { server { listen 127.0.0.1:$port; location / { return 200 "ok"; } } }
+CONF
+    ok($pc->start(expect_exit => 1), 'port in use: the process ends by itself');
+    is($pc->exit_code, 2, 'port in use: exit code 2');
+    my $all = $pc->stderr . $pc->error_log;
+    like($all, qr/127\.0\.0\.1:$port/, 'port in use: message names the address');
+    close($holder);
+}
+
+# Runtime failure at start other than config: unwritable error log -> not 0.
+{
+    my $pc = Test::Portcullis->new(start => 0, conf => <<'CONF');
+error_log /nonexistent-dir/error.log info;
+events { }
+http { server { listen 127.0.0.1:%%PORT%%; location / { return 200 "ok"; } } }
+CONF
+    ok($pc->start(expect_exit => 1), 'unopenable error log: the process ends by itself');
+    ok(defined $pc->exit_code && $pc->exit_code != 0, 'unopenable error log: non-zero exit')
+        or diag('exit ' . ($pc->exit_code // 'undef'));
+    like($pc->stderr, qr{/nonexistent-dir/error\.log}, 'unopenable error log: names the file');
+}
+
+done_testing();

@@ -1,0 +1,189 @@
+#!/usr/bin/perl
+# Access log (SPEC §6): log_format, access_log (combined, json, custom,
+# buffer/flush, if=, several, off), escaping, redaction, errors logged with
+# their status, USR1 reopen.
+use strict;
+use warnings;
+use FindBin;
+use lib "$FindBin::Bin/lib";
+use Test::More;
+use Test::Portcullis;
+use JSON::PP;
+use Time::HiRes qw(time);
+
+Test::Portcullis::require_binary();
+
+my $pc = Test::Portcullis->new(conf => <<'CONF');
+error_log logs/error.log info;
+worker_processes 2;
+events { }
+http {
+    log_format custom '$remote_addr|$request_method|$uri|$args|$status|$http_x_a';
+    log_format jsonish escape=json '{"ua":"$http_user_agent","uri":"$request_uri"}';
+    access_log logs/combined.log combined;
+    access_log logs/access.json json buffer=64k flush=1s;
+    access_log logs/custom.log custom;
+    access_log logs/jsonish.log jsonish;
+    access_log logs/cond.log custom if=$arg_log;
+    log_redact_args token secret;
+    server {
+        listen 127.0.0.1:%%PORT%%;
+        location / { return 200 "hello"; }
+        location /quiet/ { access_log off; return 200 "quiet"; }
+        location /own/ { access_log logs/own.log custom; return 200 "own"; }
+        location /deny/ { deny all; }
+    }
+}
+CONF
+my $p = $pc->port;
+$pc->wait_workers(2);
+
+sub lines { my ($f) = @_; return grep { length } split /\n/, slurp($pc->path("logs/$f")) }
+sub wait_line { my ($f, $re, $t) = @_; return $pc->wait_for_log($re, $t // 5, file => "logs/$f") }
+
+# --- combined ---------------------------------------------------------------------------
+my $t0 = time();
+http_get($p, '/c?x=1', 'User-Agent' => 'agent/1.0', 'Referer' => 'http://ref.test/');
+my $l = wait_line('combined.log', qr{"GET /c\?x=1 HTTP/1\.1"});
+like($l // '', qr{^127\.0\.0\.1 - - \[\d\d/[A-Z][a-z]{2}/\d{4}:\d\d:\d\d:\d\d [+-]\d{4}\] "GET /c\?x=1 HTTP/1\.1" 200 5 "http://ref\.test/" "agent/1\.0"$},
+    'combined: the nginx/Apache combined line');
+http_get($p, '/c2');
+$l = wait_line('combined.log', qr{"GET /c2 HTTP/1\.1"});
+like($l // '', qr{ 200 5 "-" "-"$}, 'combined: "-" for a missing Referer and User-Agent');
+
+# --- json -----------------------------------------------------------------------------------
+http_get($p, '/j?a=1', 'User-Agent' => 'ua/j', 'Referer' => 'http://r.test/',
+    'Cookie' => 'sess=COOKIEVALUE', 'Authorization' => 'Bearer AUTHVALUE', _host => 'Json.Test');
+$l = wait_line('access.json', qr{/j\?a=1}, 5);
+ok($l, 'json: a line within the flush interval (flush=1s)');
+my $j = eval { decode_json($l // '') };
+ok(ref $j eq 'HASH', 'json: each line is one JSON object') or diag($l);
+$j = {} unless ref $j eq 'HASH';
+for my $k (qw(time remote_addr method uri protocol status bytes_sent request_time upstream_addr
+              upstream_status upstream_response_time upstream_reused request_id trace_id host
+              user_agent referer ssl_protocol ssl_client_s_dn ssl_client_verify limit_req_status
+              geoip_country_code)) {
+    ok(exists $j->{$k}, "json: key $k");
+}
+like($j->{time} // '', qr/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}(?:[+-]\d\d:\d\d|Z)$/, 'json: time is ISO 8601 with ms');
+is($j->{remote_addr}, '127.0.0.1', 'json: remote_addr');
+is($j->{method}, 'GET', 'json: method');
+is($j->{uri}, '/j?a=1', 'json: uri');
+is($j->{protocol}, 'HTTP/1.1', 'json: protocol');
+like($l // '', qr/"status":200[,}]/, 'json: status is a number');
+is($j->{status}, 200, 'json: status');
+like($j->{bytes_sent} // '', qr/^\d+$/, 'json: bytes_sent');
+cmp_ok($j->{bytes_sent} // 0, '>', 5, 'json: bytes_sent counts the head too');
+is($j->{host}, 'json.test', 'json: host');
+is($j->{user_agent}, 'ua/j', 'json: user_agent');
+is($j->{referer}, 'http://r.test/', 'json: referer');
+unlike($l // '', qr/COOKIEVALUE|AUTHVALUE/, 'json: Cookie and Authorization are never logged');
+
+# --- custom format and escaping -------------------------------------------------------------------
+http_get($p, '/e%01%22x%5c', 'X-A' => "q\"uote\\back", 'User-Agent' => "u\"a");
+$l = wait_line('custom.log', qr{\|GET\|/e});
+like($l // '', qr{^127\.0\.0\.1\|GET\|/e\\x01\\x22x\\x5c\|-\|200\|q\\x22uote\\x5cback$}i,
+    'custom: \xHH escaping of control bytes, " and \ ("-" for empty values)') or diag($l);
+$l = wait_line('jsonish.log', qr{"uri":"/e%01});
+my $jj = eval { decode_json($l // '') };
+is($jj && $jj->{ua}, "u\"a", 'escape=json: the value survives JSON decoding');
+$l = wait_line('combined.log', qr{"GET /e%01%22x%5c HTTP/1\.1"});
+like($l // '', qr{"u\\x22a"$}, 'combined: a quote in User-Agent cannot end the field');
+ok(!grep({ /^\x01|^"/ } map { lines($_) } qw(combined.log custom.log)), 'no forged line start from a request');
+
+# --- redaction ------------------------------------------------------------------------------------
+http_get($p, '/r?token=SECRET1&a=1&secret=SECRET2&tokenx=keep');
+$l = wait_line('custom.log', qr{\|/r\|});
+like($l // '', qr{\|token=\*\*\*&a=1&secret=\*\*\*&tokenx=keep\|}, 'log_redact_args: values replaced by ***');
+$l = wait_line('combined.log', qr{"GET /r\?});
+like($l // '', qr{"GET /r\?token=\*\*\*&a=1&secret=\*\*\*&tokenx=keep HTTP/1\.1"}, 'log_redact_args: $request redacted');
+$l = wait_line('access.json', qr{"/r\?}, 5);
+unlike($l // '', qr/SECRET1|SECRET2/, 'log_redact_args: json uri redacted');
+ok(!grep({ /SECRET/ } map { lines($_) } qw(combined.log custom.log access.json jsonish.log)), 'no secret anywhere');
+
+# --- if=, off, per-location, errors ----------------------------------------------------------------
+http_get($p, '/if1?log=1');
+http_get($p, '/if0?log=0');
+http_get($p, '/ifnone');
+http_get($p, '/quiet/x');
+http_get($p, '/own/x');
+my ($raw) = http_raw($p, "GET /malformed HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 5);
+http_get($p, '/deny/x');
+http_get($p, '/last');
+ok(wait_line('custom.log', qr{\|/last\|}), 'later requests logged');
+ok(wait_line('cond.log', qr{\|/if1\|}), 'if=$arg_log: logged when set');
+ok(!grep({ /\/if0\|/ || /\/ifnone\|/ } lines('cond.log')), 'if=: not logged when "0" or empty');
+ok(!grep({ /\/quiet\// } map { lines($_) } qw(combined.log custom.log)), 'access_log off in a location');
+ok(wait_line('own.log', qr{\|/own/x\|}), 'location access_log');
+ok(!grep({ /\/own\/x/ } lines('custom.log')), 'a location access_log replaces the inherited ones');
+ok(wait_line('custom.log', qr{\|/deny/x\|-\|403\|}), 'a 403 is logged with its status');
+ok(wait_line('custom.log', qr{\|400\|}), 'a malformed request is logged with 400');
+cmp_ok(scalar(grep { /\|\/if1\|/ } lines('custom.log')), '==', 1, 'one line per request');
+
+# --- lines are whole under concurrency ---------------------------------------------------------------
+{
+    my @c = map { client($p) } 1 .. 40;
+    for my $i (0 .. $#c) { $c[$i]->send("GET /burst$i HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n") }
+    $_->read_until_close(5) for @c;
+    ok(wait_until(sub { (grep { /burst/ } lines('access.json')) >= 40 }, 5), 'json: 40 concurrent requests logged');
+    my @bad = grep { /burst/ && !eval { decode_json($_); 1 } } lines('access.json');
+    is(scalar @bad, 0, 'json: every line whole and valid');
+    is(scalar(grep { /^127\.0\.0\.1\|GET\|\/burst\d+\|-\|200\|-$/ } lines('custom.log')), 40, 'custom: 40 whole lines');
+}
+
+# --- USR1 reopens access logs --------------------------------------------------------------------
+{
+    my $f = $pc->path('logs/custom.log');
+    rename($f, "$f.1");
+    kill 'USR1', $pc->pid;
+    my $ok = wait_until(sub { http_get($p, '/after-reopen'); -s $f && slurp($f) =~ /after-reopen/ }, 10, 0.2);
+    ok($ok, 'USR1: new lines go to the new access log file');
+    my @old = grep { length } split /\n/, slurp("$f.1");
+    ok(!grep({ !/^127\.0\.0\.1\|/ } @old), 'USR1: old file holds whole lines only');
+}
+is($pc->stop, 0, 'exit 0');
+
+# --- the default: logs/access.log in combined format ----------------------------------------------
+{
+    my $d = Test::Portcullis->new(conf => <<'CONF');
+error_log logs/error.log info;
+events { }
+http { server { listen 127.0.0.1:%%PORT%%; location / { return 200 "x"; } } }
+CONF
+    http_get($d->port, '/dflt');
+    ok($d->wait_for_log(qr{"GET /dflt HTTP/1\.1" 200 1 }, 5, file => 'logs/access.log'),
+        'no access_log: logs/access.log in combined format');
+    is($d->stop, 0, 'exit 0');
+}
+{
+    my $s = Test::Portcullis->new(conf => <<'CONF');
+error_log logs/error.log info;
+events { }
+http { log_format custom 'L $uri'; access_log stderr custom; server { listen 127.0.0.1:%%PORT%%; location / { return 200 "x"; } } }
+CONF
+    http_get($s->port, '/to-stderr');
+    ok($s->wait_for_log(qr{^L /to-stderr$}, 5, file => 'stderr'), 'access_log stderr');
+    is($s->stop, 0, 'exit 0');
+}
+
+# --- valid and invalid values ----------------------------------------------------------------------
+sub wrap { my ($http, $loc) = @_; $loc //= ''; return "error_log logs/error.log info;\nevents { }\nhttp {\n    $http\n    server {\n        listen 127.0.0.1:%%PORT%%;\n        location / { $loc return 200; }\n    }\n}\n" }
+conf_test_ok(wrap("log_format f escape=none '\$remote_addr';\n    access_log logs/a.log f buffer=8k flush=500ms if=\$arg_x;"), 'log_format + access_log with every parameter');
+conf_test_ok(wrap("access_log off;"), 'access_log off');
+conf_test_ok(wrap("log_redact_args a b c;"), 'log_redact_args');
+conf_test_fails(wrap("access_log logs/a.log nosuchformat;"), 'access_log', qr/nosuchformat/, 'access_log unknown format');
+conf_test_fails(wrap("access_log logs/a.log combined buffer=lots;"), 'access_log', qr/buffer|lots/, 'access_log buffer=lots');
+conf_test_fails(wrap("access_log logs/a.log combined flush=soon;"), 'access_log', qr/flush|soon/, 'access_log flush=soon');
+conf_test_fails(wrap("access_log logs/a.log combined bogus=1;"), 'access_log', qr/bogus/, 'access_log unknown parameter');
+conf_test_fails(wrap("access_log logs/a.log combined if=\$no_such_var_z;"), 'access_log', qr/no_such_var_z/, 'access_log if= unknown variable');
+conf_test_fails(wrap("access_log off combined;"), 'access_log', qr/access_log|off/, 'access_log off with a format');
+conf_test_fails(wrap("access_log;"), 'access_log', qr/access_log/, 'access_log without arguments');
+conf_test_fails(wrap("log_format f;"), 'log_format', qr/log_format|format/, 'log_format without a template');
+conf_test_fails(wrap("log_format f '\$no_such_var_q';"), 'log_format', qr/no_such_var_q/, 'log_format unknown variable');
+conf_test_fails(wrap("log_format f escape=html '\$uri';"), 'log_format', qr/escape|html/, 'log_format escape=html');
+conf_test_fails(wrap("log_format f 'a';\n    log_format f 'b';"), "log_format f 'b'", qr/log_format|duplicate|"f"/, 'log_format defined twice');
+conf_test_fails(wrap("log_format combined 'x';"), 'log_format', qr/combined|log_format/, 'log_format redefining a built-in');
+conf_test_fails(wrap("log_redact_args;"), 'log_redact_args', qr/log_redact_args/, 'log_redact_args without names');
+conf_test_fails(wrap("", "log_format f 'x';"), 'log_format', qr/log_format/, 'log_format in a location');
+
+done_testing();
