@@ -40,4 +40,7 @@ void pc_buf_put(pc_buf_t *b);
 /* Free every cached buffer (worker exit, tests). */
 void pc_buf_release_all(void);
 
+/* Number of free buffers cached for size (metrics, tests). */
+unsigned pc_buf_free_count(size_t size);
+
 #endif /* PC_BUF_H */

@@ -57,6 +57,7 @@ struct pc_cycle_s {
     pc_log_t        error_log;
     pc_cycle_t     *old;            /* previous cycle while loading           */
     void           *http_phases;    /* sorted hooks/filters (pc_http_phase.c) */
+    void           *metrics;        /* pc_metrics_t registry (pc_metrics.c), or NULL */
 };
 
 /* Conf of module m at main scope in cycle. */

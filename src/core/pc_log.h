@@ -41,10 +41,12 @@ void pc_log_error(int level, pc_log_t *log, int err, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 void pc_log_verror(int level, pc_log_t *log, int err, const char *fmt, va_list ap);
 
-#define pc_log(level, err, ...)                                        \
+/* (The parameter is not called "level": that would also replace the
+ * ->level member access in the expansion.) */
+#define pc_log(lvl_, err, ...)                                         \
     do {                                                               \
-        if ((level) <= pc_log_cur->level)                              \
-            pc_log_error((level), pc_log_cur, (err), __VA_ARGS__);     \
+        if ((lvl_) <= pc_log_cur->level)                               \
+            pc_log_error((lvl_), pc_log_cur, (err), __VA_ARGS__);      \
     } while (0)
 
 /* Parse a level name ("debug".."emerg"); -1 when unknown. */

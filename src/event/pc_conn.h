@@ -30,12 +30,19 @@ struct pc_conn_s {
     pc_conn_recv_pt   recv;         /* plain: recv(2); TLS replaces these    */
     pc_conn_writev_pt writev;
     void           *ssl;            /* SSL * when TLS is on                  */
+    /* I/O layer end (TLS: close_notify, free the SSL object): called by the
+     * protocol before pc_conn_close and before a half-close (lingering
+     * close).  NULL for plain connections. */
+    void          (*shutdown)(pc_conn_t *c);
 
     void           *data;           /* protocol state (http connection, upstream) */
     /* Graceful shutdown: finish what is in flight, close when idle. */
     void          (*drain)(pc_conn_t *c);
 
     pc_conn_t      *prev, *next;    /* worker's connection list              */
+    /* Fast shutdown / shutdown_timeout: release the protocol state and close
+     * c now (must end in pc_conn_close).  NULL: pc_conn_close alone. */
+    void          (*terminate)(pc_conn_t *c);
     unsigned        upstream:1;
     unsigned        eof:1;          /* peer closed (read returned 0)         */
     unsigned        error:1;        /* fatal I/O error seen                  */

@@ -18,6 +18,7 @@ struct pc_worker_s {
     uint32_t        nconns;         /* client + upstream connections         */
     uint32_t        max_conns;      /* worker_connections                    */
     uint64_t        conn_number;    /* counter for $connection               */
+    uint64_t        accepted;       /* client connections accepted (metrics) */
     pc_conn_t      *conns;          /* list of every open connection         */
     void          **module_ctx;     /* per-module worker state (module->index) */
     ev_io          *accept_watchers;

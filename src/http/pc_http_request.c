@@ -214,6 +214,8 @@ conn_close(pc_http_conn_t *hc)
     pc_buf_put(hc->in);
     c->data = NULL;
     hc_release(hc);
+    if (c->shutdown != NULL)
+        c->shutdown(c);             /* TLS: close_notify, free the SSL */
     pc_conn_close(c);
 }
 
@@ -231,6 +233,8 @@ pc_http_init_connection(pc_conn_t *c)
 
     if (hc == NULL) {
         pc_log(PC_LOG_ALERT, 0, "http: no memory for a connection");
+        if (c->shutdown != NULL)
+            c->shutdown(c);
         pc_conn_close(c);
         return;
     }
@@ -253,21 +257,26 @@ pc_http_init_connection(pc_conn_t *c)
 }
 
 /*
- * Does an idle connection owe us a request?  A connection that was just
- * accepted has not had its first request read yet (it may be in the socket
- * buffer or on the wire): closing it on a reload would fail a request that
- * did nothing wrong, so it is served (with Connection: close) instead.  A
- * keep-alive connection that has bytes waiting is served for the same
- * reason; one with nothing waiting is closed, as the client expects.
+ * Graceful drain of an idle connection.  Closing it at once races with a
+ * request already on the wire: a connection accepted a moment ago, or a
+ * keep-alive client reusing its connection.  Such a request did nothing
+ * wrong, so it is served (with Connection: close, as hc->draining makes
+ * every response do); a connection with nothing waiting gets a short grace
+ * and is then closed quietly by the idle timer, as at keep-alive expiry.
  */
-static bool
-request_pending(pc_http_conn_t *hc)
-{
-    u_char b;
+#define PC_HTTP_DRAIN_GRACE_MS  1000
 
-    if (hc->nrequests == 0)
-        return true;
-    return recv(hc->u.c->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT) > 0;
+static void
+drain_idle(pc_http_conn_t *hc)
+{
+    pc_conn_t *c = hc->u.c;
+    u_char     b;
+
+    if (recv(c->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT) > 0)
+        return;                         /* the read watcher serves it */
+    if (!ev_is_active(&c->timer)
+        || ev_timer_remaining(LOOP(c), &c->timer) * 1000.0 > PC_HTTP_DRAIN_GRACE_MS)
+        set_timer(c, PC_HTTP_DRAIN_GRACE_MS);
 }
 
 static void
@@ -280,8 +289,8 @@ on_drain(pc_conn_t *c)
     hc->draining = 1;
     if (hc->state == PC_HC_LINGER)
         conn_close(hc);
-    else if (hc->state == PC_HC_IDLE && !request_pending(hc))
-        conn_close(hc);
+    else if (hc->state == PC_HC_IDLE)
+        drain_idle(hc);
     /* else: its request finishes with Connection: close */
 }
 
@@ -293,6 +302,8 @@ on_terminate(pc_conn_t *c)
     pc_http_conn_t *hc = c->data;
 
     if (hc == NULL) {
+        if (c->shutdown != NULL)
+            c->shutdown(c);
         pc_conn_close(c);
         return;
     }
@@ -714,6 +725,10 @@ start_linger(pc_http_conn_t *hc)
     hc->in = NULL;
     hc->state = PC_HC_LINGER;
     hc->nrequests = 0;
+    /* TLS: close_notify goes out before the half-close (the I/O layer
+     * ends here; linger_read drops raw bytes). */
+    if (c->shutdown != NULL)
+        c->shutdown(c);
     if (shutdown(c->fd, SHUT_WR) == -1) {
         conn_close(hc);
         return;
@@ -1304,4 +1319,41 @@ pc_http_header_in(pc_http_request_t *r, const char *name, size_t len)
         v.len = h->value_len;
     }
     return v;
+}
+
+/* Contract: see pc_http.h.  Walks the worker's connection list (called
+ * about once a second by the status module, not per request).  A fresh
+ * connection (no byte yet) counts as reading, like nginx. */
+void
+pc_http_conn_stats(pc_http_conn_stats_t *st)
+{
+    const pc_conn_t      *c;
+    const pc_http_conn_t *hc;
+
+    memset(st, 0, sizeof(*st));
+    if (pc_worker == NULL)
+        return;
+    for (c = pc_worker->conns; c != NULL; c = c->next) {
+        if (c->upstream || c->listening == NULL)
+            continue;
+        st->active++;
+        if (c->drain != on_drain || (hc = c->data) == NULL) {
+            st->reading++;
+            continue;
+        }
+        switch (hc->state) {
+        case PC_HC_IDLE:
+            if (hc->fresh)
+                st->reading++;
+            else
+                st->idle++;
+            break;
+        case PC_HC_HEAD:
+            st->reading++;
+            break;
+        default:
+            st->writing++;
+            break;
+        }
+    }
 }
