@@ -187,6 +187,8 @@ struct pc_http_request_s {
     pc_str_t              uri;              /* $uri: normalised path           */
     pc_str_t              args;             /* $args                           */
     pc_str_t              host;             /* $host: lowercased, no port      */
+    unsigned              uri_changed:1;    /* uri/args rewritten (rewrite): the
+                                               target is no longer unparsed_uri */
 
     /* real client (after real_ip) */
     struct sockaddr_storage remote;
@@ -229,7 +231,22 @@ struct pc_http_request_s {
     /* resume hooks for modules that park a request (PC_AGAIN) */
     pc_http_event_pt      read_event_handler;
     pc_http_event_pt      write_event_handler;
+
+    /* Fields for the upstream request head, set by modules (trace) with
+     * pc_http_upstream_header_set: pc_http_field_t in r->pool; NULL: none. */
+    pc_array_t           *upstream_headers;
 };
+
+/*
+ * Set a field of the request head the proxy sends upstream (pc_http_proxy_
+ * head.c): it replaces every client field of that name (case-insensitive),
+ * and an empty value only removes them.  A proxy_set_header of the same
+ * name wins over it.  A second call for the same name replaces the first.
+ * name and value are referenced, not copied: they must live as long as r
+ * (static text or r->pool).  PC_OK / PC_ERROR (ENOMEM).
+ */
+pc_rc_t pc_http_upstream_header_set(pc_http_request_t *r, const pc_str_t *name,
+    const pc_str_t *value);
 
 /* Value of the first request header named name (case-insensitive); NULL-data when absent. */
 pc_str_t pc_http_header_in(pc_http_request_t *r, const char *name, size_t len);
@@ -304,6 +321,26 @@ void    pc_http_body_consumed(pc_http_request_t *r, size_t len);
  * keep-alive connection).  The connection is reused once it is drained. */
 void pc_http_body_discard(pc_http_request_t *r);
 
+/* Every server { } block of cycle's http { }, in config order (pc_http_
+ * server_t *); *n gets the count.  NULL with *n = 0 when there is no http
+ * block.  For modules that keep per-server state (status metrics). */
+pc_http_server_t **pc_http_servers(pc_cycle_t *cycle, uint32_t *n);
+
+/* Client connections of the calling worker by state (pc_http_request.c),
+ * for the status module: active = every accepted client connection;
+ * reading = reading a request head; writing = a request in progress
+ * (phases, body, response); idle = keep-alive, waiting for a request.
+ * (A connection the http runtime does not own yet, e.g. in a TLS
+ * handshake, counts as reading.) */
+typedef struct {
+    uint32_t              active;
+    uint32_t              reading;
+    uint32_t              writing;
+    uint32_t              idle;
+} pc_http_conn_stats_t;
+
+void pc_http_conn_stats(pc_http_conn_stats_t *st);
+
 /* Server and location lookup (pc_http_server.c).  Host is r->host. */
 pc_http_server_t *pc_http_find_server(pc_http_addr_conf_t *addr, const pc_str_t *host,
     pc_http_request_t *r);
@@ -328,6 +365,22 @@ pc_rc_t pc_http_template_eval(pc_http_request_t *r, const pc_http_template_t *t,
 
 /* True when the template has no variables (its text is in *text). */
 bool pc_http_template_const(const pc_http_template_t *t, pc_str_t *text);
+
+/*
+ * Variables defined by the configuration itself (a map's $dst, a regex's
+ * named captures): they live in the cycle being loaded (cf->pool) and are
+ * found by pc_http_var_find after every module's static table.  Define a
+ * name only after checking that pc_http_var_find does not know it yet.
+ * Returns the new row (cycle pool), or NULL on ENOMEM.
+ */
+const pc_http_variable_t *pc_http_var_define(pc_conf_t *cf, const pc_str_t *name,
+    pc_http_var_get_pt get, uintptr_t data, unsigned flags);
+
+/* Forget the variables an earlier configuration defined, so that a new
+ * load starts from the static tables only.  Idempotent for one cycle;
+ * every module that defines variables calls it from its create_conf at
+ * PC_SCOPE_MAIN (pc_http_var_define calls it too).  PC_OK / PC_ERROR. */
+pc_rc_t pc_http_var_begin(pc_conf_t *cf);
 
 /* Evaluate a single named variable for request r (slow path, by name). */
 pc_rc_t pc_http_var_value(pc_http_request_t *r, const pc_str_t *name, pc_str_t *out);
