@@ -2,8 +2,9 @@
  * pc_http_balancer.c -- peer selection algorithms (see pc_http_balancer.h).
  *
  * Choices where nginx leaves room, documented in doc/directives/upstream.md:
- *  - Passive health: a failure more than fail_timeout after the previous one
- *    starts a new window (fails = 1).  With fails >= max_fails the peer is
+ *  - Passive health: an upstream with a single server ignores failures
+ *    (nginx does the same).  A failure more than fail_timeout after the
+ *    previous one starts a new window (fails = 1).  With fails >= max_fails the peer is
  *    out until fail_timeout after its last failure; then it is usable again
  *    and the first failure puts it straight back out (fails is still at the
  *    limit), while a success resets fails to 0.
@@ -302,7 +303,10 @@ pc_http_balancer_fail(pc_http_balancer_t *b, uint32_t i, pc_msec_t now)
 {
     pc_http_balancer_peer_t *p = &b->peers[i];
 
-    if (p->max_fails == 0) {
+    /* A lone server is never taken out (as in nginx): there is nothing to
+     * fail over to, and a 503 for fail_timeout after one timeout would be
+     * worse than trying it. */
+    if (p->max_fails == 0 || b->npeers == 1) {
         return;
     }
     /* An old failure outside the window no longer counts; a peer that is

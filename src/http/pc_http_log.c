@@ -46,6 +46,9 @@ typedef struct {
     log_escape_e    escape;
     log_seg_t      *segs;
     uint32_t        nsegs;
+    size_t          reserve;   /* literal bytes + 1 per variable: kept free
+                                  of values so a long value cannot cut off
+                                  the line's end (a JSON line's closing) */
 } log_format_t;
 
 /* A distinct log destination; its runtime state lives in the worker. */
@@ -223,6 +226,17 @@ add_text_seg(pc_conf_t *cf, pc_array_t *segs, const u_char *p, size_t len)
     return sg->text.data ? PC_CONF_OK : "out of memory";
 }
 
+/* The bytes a line of fmt needs besides its values (see reserve). */
+static void
+set_reserve(log_format_t *fmt)
+{
+    uint32_t i;
+
+    fmt->reserve = 0;
+    for (i = 0; i < fmt->nsegs; i++)
+        fmt->reserve += fmt->segs[i].var == NULL ? fmt->segs[i].text.len : 1;
+}
+
 /* Compile "text $var ${var}text" into segments. */
 static const char *
 compile_format(pc_conf_t *cf, log_format_t *fmt, const pc_str_t *src, int lenient)
@@ -262,6 +276,7 @@ compile_format(pc_conf_t *cf, log_format_t *fmt, const pc_str_t *src, int lenien
         return rv;
     fmt->segs = segs.elts;
     fmt->nsegs = segs.nelts;
+    set_reserve(fmt);
     return PC_CONF_OK;
 }
 
@@ -296,6 +311,7 @@ compile_json(pc_conf_t *cf, log_format_t *fmt)
     fmt->segs = segs.elts;
     fmt->nsegs = segs.nelts;
     fmt->escape = ESC_JSON;
+    set_reserve(fmt);
     return PC_CONF_OK;
 }
 
@@ -672,12 +688,40 @@ append_line(log_wfile_t *wf, const u_char *line, size_t len)
     wf->len += len;
 }
 
-/* Escape v into [p, end): returns the new p (never past end). */
+/* Length of the well-formed UTF-8 sequence at v (len bytes available):
+ * 2 to 4, or 0 for a byte that does not start one (RFC 3629: no overlong
+ * forms, no surrogates, nothing above U+10FFFF). */
+static size_t
+utf8_len(const u_char *v, size_t len)
+{
+    uint32_t cp;
+    size_t   n, i;
+
+    if (v[0] < 0xc2 || v[0] > 0xf4)
+        return 0;
+    n = v[0] < 0xe0 ? 2 : v[0] < 0xf0 ? 3 : 4;
+    if (len < n)
+        return 0;
+    cp = v[0] & (0x3fu >> (n - 1));
+    for (i = 1; i < n; i++) {
+        if ((v[i] & 0xc0) != 0x80)
+            return 0;
+        cp = (cp << 6) | (v[i] & 0x3f);
+    }
+    if ((n == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff)))
+        || (n == 4 && (cp < 0x10000 || cp > 0x10ffff)))
+        return 0;
+    return n;
+}
+
+/* Escape v into [p, end): returns the new p (never past end).  JSON: a
+ * byte that is not part of well-formed UTF-8 becomes \u00HH, so a client
+ * cannot make the line invalid JSON. */
 static u_char *
 escape_value(u_char *p, u_char *end, const u_char *v, size_t len, log_escape_e esc)
 {
     static const u_char hex[] = "0123456789abcdef";
-    size_t i;
+    size_t i, n;
 
     for (i = 0; i < len && p < end; i++) {
         u_char ch = v[i];
@@ -685,11 +729,15 @@ escape_value(u_char *p, u_char *end, const u_char *v, size_t len, log_escape_e e
         if (esc == ESC_NONE) {
             *p++ = ch;
         } else if (esc == ESC_JSON) {
-            if (ch == '"' || ch == '\\') {
+            if (ch >= 0x80 && (n = utf8_len(v + i, len - i)) > 0) {
+                if ((size_t) (end - p) < n) break;
+                p = pc_cpymem(p, v + i, n);
+                i += n - 1;
+            } else if (ch == '"' || ch == '\\') {
                 if (end - p < 2) break;
                 *p++ = '\\';
                 *p++ = ch;
-            } else if (ch < 0x20 || ch == 0x7f) {
+            } else if (ch < 0x20 || ch >= 0x7f) {
                 if (end - p < 6) break;
                 p = pc_cpymem(p, "\\u00", 4);
                 *p++ = hex[ch >> 4];
@@ -763,12 +811,14 @@ redact_value(pc_http_request_t *r, pc_str_t v, const pc_array_t *names, int whol
     return v;
 }
 
-/* Render one line of fmt for r into buf (LOG_LINE_MAX); returns its length. */
+/* Render one line of fmt for r into buf (LOG_LINE_MAX); returns its length.
+ * Values that do not fit are cut, never the literal text after them. */
 static size_t
 render_line(pc_http_request_t *r, const log_format_t *fmt, const pc_array_t *redact,
     u_char *buf)
 {
-    u_char *p = buf, *end = buf + LOG_LINE_MAX - 1;
+    u_char *p = buf, *end = buf + LOG_LINE_MAX - 1, *vend;
+    size_t reserve = fmt->reserve;
     uint32_t i;
 
     for (i = 0; i < fmt->nsegs && p < end; i++) {
@@ -778,8 +828,11 @@ render_line(pc_http_request_t *r, const log_format_t *fmt, const pc_array_t *red
         if (sg->var == NULL) {
             size_t n = pc_min(sg->text.len, (size_t) (end - p));
             p = pc_cpymem(p, sg->text.data, n);
+            reserve -= sg->text.len;
             continue;
         }
+        reserve--;
+        vend = (size_t) (end - p) > reserve ? end - reserve : p;
         if (sg->var->get(r, &v, sg->suffix.data ? (uintptr_t) &sg->suffix : sg->data)
                 != PC_OK)
             v.len = 0;
@@ -794,7 +847,7 @@ render_line(pc_http_request_t *r, const log_format_t *fmt, const pc_array_t *red
                 *p++ = '0';
             continue;
         }
-        p = escape_value(p, end, v.data, v.len, sg->raw ? ESC_NONE : fmt->escape);
+        p = escape_value(p, vend, v.data, v.len, sg->raw ? ESC_NONE : fmt->escape);
     }
     *p++ = '\n';
     return (size_t) (p - buf);

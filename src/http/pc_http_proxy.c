@@ -19,7 +19,9 @@
  * be retried: (1) on a reused keep-alive connection that failed before any
  * response byte (the upstream closed it as we wrote: the "stale keep-alive"
  * race), once, on a new connection to the same peer, provided no body byte
- * was consumed yet; (2) per proxy_next_upstream on the next peer, never
+ * was consumed yet and the request is idempotent or none of it was written
+ * (SPEC §4: a non-idempotent request is never re-sent once a byte of it
+ * reached an upstream); (2) per proxy_next_upstream on the next peer, never
  * after a byte of a non-idempotent request reached an upstream, never
  * after body bytes were consumed (they are gone), within
  * proxy_next_upstream_tries.
@@ -121,6 +123,7 @@ pc_rc_t
 pc_http_proxy_end(pc_http_proxy_ctx_t *ctx, pc_rc_t rc)
 {
     pc_http_request_t *r = ctx->r;
+    bool               tunnel = ctx->state == PX_TUNNEL;
 
     pc_http_proxy_stop_client(ctx);
     px_release(ctx, false);
@@ -128,6 +131,12 @@ pc_http_proxy_end(pc_http_proxy_ctx_t *ctx, pc_rc_t rc)
     ctx->state = PX_DONE;
     if (rc >= 100 && r->header_sent) {
         rc = PC_ERROR;
+    }
+    if (rc == PC_ERROR && r->header_sent && !tunnel) {
+        /* pc_http_send_header only queues the head; push it (and whatever
+         * else is queued) out before the response is cut short, or the
+         * runtime would wait for a queue nobody flushes. */
+        (void) pc_http_send_body(r, NULL, 0);
     }
     if (rc >= 100 && ctx->reason != NULL) {
         r->error_reason = ctx->reason;
@@ -159,12 +168,66 @@ pc_http_proxy_timer(pc_http_proxy_ctx_t *ctx, int kind, pc_msec_t ms, bool resta
     }
 }
 
+/*
+ * The client socket while the runtime does not read it (the request body
+ * is complete) and we wait on the upstream.  EOF or an error means the
+ * client is gone: end the request now (logged 499, as nginx does) and free
+ * the upstream connection, instead of holding both until the upstream
+ * answers.  Bytes (a pipelined request, a TLS record) say nothing: stop
+ * watching.
+ */
+static void
+on_client_check(struct ev_loop *loop, ev_io *w, int revents)
+{
+    pc_http_proxy_ctx_t *ctx = w->data;
+    pc_http_request_t   *r = ctx->r;
+    pc_http_conn_t      *hc;
+    u_char               byte;
+    ssize_t              n;
+
+    PC_UNUSED(revents);
+    n = recv(r->c->fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
+        return;
+    }
+    ev_io_stop(loop, w);
+    ctx->client_quiet = 1;
+    if (n > 0 || (ctx->state != PX_CONNECT && ctx->state != PX_ACTIVE)) {
+        return;
+    }
+    hc = r->hc;
+    pc_http_req_enter(hc);
+    pc_log(PC_LOG_INFO, n < 0 ? errno : 0, "client closed the connection while "
+           "waiting for upstream \"%.*s\", client: %.*s, request: \"%.*s\"",
+           (int) ctx->u->name.len, ctx->u->name.data, (int) r->remote_addr.len,
+           r->remote_addr.data, (int) r->request_line.len, r->request_line.data);
+    r->c->error = 1;
+    ctx->reason = "client closed the connection";
+    (void) pc_http_proxy_end(ctx, 499);
+    pc_http_req_leave(hc);
+}
+
+static void
+px_watch_client(pc_http_proxy_ctx_t *ctx)
+{
+    if (ctx->client_quiet || ev_is_active(&ctx->crev)
+        || (ctx->has_body && !ctx->body_eof))
+    {
+        return;
+    }
+    ev_io_init(&ctx->crev, on_client_check, ctx->r->c->fd, EV_READ);
+    ctx->crev.data = ctx;
+    ev_io_start(PX_LOOP, &ctx->crev);
+}
+
 /* Watchers and timer of the upstream connection for what we wait on. */
 static void
 px_arm(pc_http_proxy_ctx_t *ctx)
 {
     pc_conn_t *c = ctx->uc->c;
     bool       want_r = !ctx->out_busy;
+
+    px_watch_client(ctx);
 
     if (ctx->wblocked) {
         ev_io_start(PX_LOOP, &c->wev);
@@ -354,6 +417,7 @@ px_attempt(pc_http_proxy_ctx_t *ctx)
     ctx->state = PX_CONNECT;
     ev_io_start(PX_LOOP, &uc->c->wev);
     pc_http_proxy_timer(ctx, 3, ctx->plcf->connect_timeout, true);
+    px_watch_client(ctx);
     return PC_AGAIN;
 }
 
@@ -426,9 +490,12 @@ px_fail(pc_http_proxy_ctx_t *ctx, pc_http_proxy_phase_e phase, int err,
     bool          stale;
     int           peer = ctx->peer;
 
+    /* not for a non-idempotent request once its bytes were written: the
+     * upstream may have acted on it before the connection died */
     stale = att->reused && !ctx->resp_any && !ctx->stale_retried
             && ctx->body_consumed == 0 && kind == PX_ERR_ERROR
-            && !ctx->r->header_sent;
+            && !ctx->r->header_sent
+            && (!ctx->sent_any || pc_http_proxy_idempotent(ctx->r->method));
     if (att->status == 0) {
         att->status = kind == PX_ERR_TIMEOUT ? 504 : 502;
     }
@@ -696,6 +763,7 @@ px_finish(pc_http_proxy_ctx_t *ctx)
     bool      keep;
 
     pc_http_proxy_cur(ctx)->response = PX_NOW - pc_http_proxy_cur(ctx)->start;
+    pc_http_proxy_stop_client(ctx);
     keep = pc_http_proxy_resp_reusable(&ctx->resp) && ctx->req_sent
            && b->pos == b->last;
     if (ctx->peer >= 0) {
@@ -906,6 +974,29 @@ px_head(pc_http_proxy_ctx_t *ctx)
 }
 
 
+/* The upstream has nothing more for now: the client gets the head at once
+ * (pc_http_send_header only queues it, to go out with the first body
+ * bytes), so a slow or streaming body does not hold it back.  PC_AGAIN or
+ * PC_DONE (client gone). */
+static pc_rc_t
+px_flush_head(pc_http_proxy_ctx_t *ctx)
+{
+    pc_rc_t rc;
+
+    if (ctx->head_flushed) {
+        return PC_AGAIN;
+    }
+    ctx->head_flushed = 1;
+    rc = pc_http_send_body(ctx->r, NULL, 0);
+    if (rc == PC_ERROR) {
+        return pc_http_proxy_end(ctx, PC_ERROR);
+    }
+    if (rc == PC_AGAIN) {
+        ctx->out_busy = 1;
+    }
+    return PC_AGAIN;
+}
+
 /* Stream the body.  PC_AGAIN (upstream or client slow) or PC_DONE. */
 static pc_rc_t
 px_body(pc_http_proxy_ctx_t *ctx)
@@ -942,7 +1033,7 @@ px_body(pc_http_proxy_ctx_t *ctx)
         b->pos = b->last = b->start;
         rc = px_fill(ctx, &err);
         if (rc == PC_AGAIN) {
-            return PC_AGAIN;
+            return px_flush_head(ctx);
         }
         if (rc == PC_DONE) {
             if (pc_http_proxy_resp_eof(&ctx->resp) == PC_DONE) {
@@ -1257,6 +1348,34 @@ var_upstream(pc_http_request_t *r, pc_str_t *out, uintptr_t what)
     }
     out->len = (size_t) (p - out->data);
     return PC_OK;
+}
+
+/* Contract: see pc_http_upstream.h.  An attempt's peer is
+ * &u->sorted[i].name (px_attempt), which gives i back. */
+const pc_http_upstream_t *
+pc_http_upstream_tries(pc_http_request_t *r, pc_http_upstream_try_t *tries,
+    uint32_t max, uint32_t *n)
+{
+    pc_http_proxy_ctx_t           *ctx = ctx_of(r);
+    const pc_http_proxy_attempt_t *a;
+    uint32_t                       i;
+
+    *n = 0;
+    if (ctx == NULL || ctx->u == NULL || ctx->natt == 0) {
+        return NULL;
+    }
+    for (i = 0; i < ctx->natt && i < max; i++) {
+        a = &ctx->att[i];
+        tries[i].peer = (uint32_t) ((const pc_http_upstream_peer_t *) (const void *)
+                                        ((const u_char *) a->peer
+                                         - offsetof(pc_http_upstream_peer_t, name))
+                                    - ctx->u->sorted);
+        tries[i].status = a->status;
+        tries[i].response = a->response;
+        tries[i].reused = a->reused;
+    }
+    *n = i;
+    return ctx->u;
 }
 
 const pc_http_variable_t pc_http_proxy_variables[] = {

@@ -849,3 +849,22 @@ pc_module_t pc_http_proxy_module = {
     0,
     pc_http_proxy_variables
 };
+
+/* Contract: see pc_http_upstream.h.  The list is the proxy's main conf
+ * (cycle pool); indices were assigned in this order. */
+pc_http_upstream_t **
+pc_http_upstream_list(pc_cycle_t *cycle, uint32_t *n)
+{
+    pc_http_proxy_main_conf_t *mcf;
+
+    *n = 0;
+    if (cycle == NULL || cycle->main_confs == NULL) {
+        return NULL;
+    }
+    mcf = cycle->main_confs[pc_http_proxy_module.index];
+    if (mcf == NULL || mcf->upstreams.nelts == 0) {
+        return NULL;
+    }
+    *n = mcf->upstreams.nelts;
+    return mcf->upstreams.elts;
+}

@@ -92,6 +92,8 @@ typedef struct {
     unsigned                   resp_any:1;
     unsigned                   out_busy:1;
     unsigned                   last_sent:1;
+    unsigned                   head_flushed:1; /* the client head was pushed out */
+    unsigned                   client_quiet:1; /* stop watching for a client close */
     unsigned                   progress_r:1;
     unsigned                   progress_w:1;
 
@@ -106,7 +108,7 @@ typedef struct {
     pc_buf_t                  *cbuf;
     pc_http_proxy_pipe_t       down;           /* upstream → client           */
     pc_http_proxy_pipe_t       up;             /* client → upstream           */
-    ev_io                      crev;
+    ev_io                      crev;           /* tunnel; before it: client close */
     ev_io                      cwev;
 } pc_http_proxy_ctx_t;
 

@@ -15,6 +15,9 @@
  *     upstream's name when the client sent none)
  *   X-Forwarded-For: the client's values, then $remote_addr
  *   X-Forwarded-Proto: http | https;  X-Forwarded-Host: the client's Host
+ *   fields modules set with pc_http_upstream_header_set (trace: traceparent,
+ *     X-Request-ID), each in place of the client's fields of that name,
+ *     unless a proxy_set_header names it
  *   proxy_set_header fields (an empty value sends nothing)
  *   Content-Length (client sent one) or Transfer-Encoding: chunked
  *   Upgrade + Connection: upgrade (an Upgrade the location tunnels)
@@ -169,6 +172,82 @@ is_set(const pc_http_proxy_loc_conf_t *plcf, const u_char *a, size_t alen)
     return false;
 }
 
+static u_char *field(u_char *p, const u_char *name, size_t nlen, const u_char *value,
+    size_t vlen);
+
+/* Whether a module set the field a[0 .. alen) for the upstream. */
+static bool
+is_module_set(const pc_http_request_t *r, const u_char *a, size_t alen)
+{
+    const pc_http_field_t *f;
+    uint32_t               i;
+
+    if (r->upstream_headers == NULL) {
+        return false;
+    }
+    f = r->upstream_headers->elts;
+    for (i = 0; i < r->upstream_headers->nelts; i++) {
+        if (name_eq(a, alen, (const char *) f[i].name.data, f[i].name.len)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Contract: see pc_http.h.  The list lives in r->pool; a few entries, so
+ * a linear scan. */
+pc_rc_t
+pc_http_upstream_header_set(pc_http_request_t *r, const pc_str_t *name,
+    const pc_str_t *value)
+{
+    pc_http_field_t *f;
+    uint32_t         i;
+
+    if (r->upstream_headers == NULL) {
+        r->upstream_headers = pc_palloc(r->pool, sizeof(pc_array_t));
+        if (r->upstream_headers == NULL
+            || pc_array_init(r->upstream_headers, r->pool, 4, sizeof(pc_http_field_t))
+                   != PC_OK)
+        {
+            r->upstream_headers = NULL;
+            return PC_ERROR;
+        }
+    }
+    f = r->upstream_headers->elts;
+    for (i = 0; i < r->upstream_headers->nelts; i++) {
+        if (pc_str_caseeq(&f[i].name, name)) {
+            f[i].value = *value;
+            return PC_OK;
+        }
+    }
+    f = pc_array_push(r->upstream_headers);
+    if (f == NULL) {
+        return PC_ERROR;
+    }
+    f->name = *name;
+    f->value = *value;
+    return PC_OK;
+}
+
+/* The fields modules set (not those a proxy_set_header names). */
+static u_char *
+module_fields(u_char *p, const pc_http_request_t *r, const pc_http_proxy_loc_conf_t *plcf)
+{
+    const pc_http_field_t *f;
+    uint32_t               i;
+
+    if (r->upstream_headers == NULL) {
+        return p;
+    }
+    f = r->upstream_headers->elts;
+    for (i = 0; i < r->upstream_headers->nelts; i++) {
+        if (f[i].value.len > 0 && !is_set(plcf, f[i].name.data, f[i].name.len)) {
+            p = field(p, f[i].name.data, f[i].name.len, f[i].value.data, f[i].value.len);
+        }
+    }
+    return p;
+}
+
 /* Whether the client's field f is replaced or dropped (see the top). */
 static bool
 skip_field(pc_http_request_t *r, const pc_http_proxy_loc_conf_t *plcf,
@@ -191,7 +270,8 @@ skip_field(pc_http_request_t *r, const pc_http_proxy_loc_conf_t *plcf,
            || (plcf->timeout_header.len != 0
                && name_eq(name, f->name_len, (const char *) plcf->timeout_header.data,
                           plcf->timeout_header.len))
-           || is_set(plcf, name, f->name_len);
+           || is_set(plcf, name, f->name_len)
+           || is_module_set(r, name, f->name_len);
 }
 
 static u_char *
@@ -317,6 +397,13 @@ pc_http_proxy_build_head(pc_http_request_t *r, const pc_http_proxy_loc_conf_t *p
             return PC_ERROR;
         }
     }
+    if (r->upstream_headers != NULL) {
+        const pc_http_field_t *mf = r->upstream_headers->elts;
+
+        for (i = 0; i < r->upstream_headers->nelts; i++) {
+            bound += mf[i].name.len + mf[i].value.len + 4;
+        }
+    }
     for (i = 0; i < nset; i++) {
         if (h[i].value != NULL && pc_http_template_eval(r, h[i].value, &vals[i]) != PC_OK) {
             vals[i].len = 0;
@@ -333,6 +420,7 @@ pc_http_proxy_build_head(pc_http_request_t *r, const pc_http_proxy_loc_conf_t *p
     p = CPY(p, " HTTP/1.1\r\n");
     p = host_fields(p, r, plcf, u);
     p = client_fields(p, r, plcf);
+    p = module_fields(p, r, plcf);
     for (i = 0; i < nset; i++) {
         if (vals[i].len > 0) {
             p = field(p, h[i].name.data, h[i].name.len, vals[i].data, vals[i].len);

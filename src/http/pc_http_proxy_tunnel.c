@@ -102,6 +102,7 @@ pc_http_proxy_tunnel_start(pc_http_proxy_ctx_t *ctx)
     ctx->state = PX_TUNNEL;
     ctx->down = (pc_http_proxy_pipe_t) { ctx->uc->c, r->c, ctx->buf, { len, head }, 0, 0, 0, 0 };
     ctx->up = (pc_http_proxy_pipe_t) { r->c, ctx->uc->c, ctx->cbuf, { 0, NULL }, 0, 0, 0, 0 };
+    pc_http_proxy_stop_client(ctx);     /* the client-close check's watcher */
     ev_io_init(&ctx->crev, on_client_io, r->c->fd, EV_READ);
     ev_io_init(&ctx->cwev, on_client_io, r->c->fd, EV_WRITE);
     ctx->crev.data = ctx;

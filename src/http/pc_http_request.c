@@ -885,6 +885,10 @@ pc_http_finalize(pc_http_request_t *r, pc_rc_t rc)
              * the client sees it is incomplete. */
             req->truncated = 1;
             r->keepalive = 0;
+            /* What is queued (at least the head) must still leave, or the
+             * request-end check would wait for it forever. */
+            if (!r->c->error)
+                (void) pc_http_write_flush(req);
         }
     }
     req->finalized = 1;

@@ -135,4 +135,32 @@ void pc_http_upstream_close(pc_http_upconn_t *uc);
 /* Idle connections of the worker across every upstream (tests, metrics). */
 uint32_t pc_http_upstream_idle_count(void);
 
+/*
+ * Introspection for the status module (metrics, readiness).
+ */
+
+/* Every upstream block of cycle, explicit and implicit (proxy_pass
+ * host:port), in index order (u->index == position); *n gets the count.
+ * NULL with *n = 0 when there is none.  (pc_http_proxy_conf.c) */
+pc_http_upstream_t **pc_http_upstream_list(pc_cycle_t *cycle, uint32_t *n);
+
+/* One attempt of a proxied request. */
+typedef struct {
+    uint32_t              peer;          /* index into u->sorted             */
+    int                   status;        /* upstream status; 502 / 504 for a
+                                            failed attempt; 0 when unknown   */
+    pc_msec_t             response;      /* ms from its start to the end of
+                                            the response; -1 when unknown    */
+    unsigned              reused:1;      /* on a pooled keep-alive connection */
+} pc_http_upstream_try_t;
+
+/*
+ * The upstream r was proxied to and its attempts, in order: at most max of
+ * them into tries, *n gets how many were written.  NULL (and *n = 0) when
+ * the proxy never tried an upstream for r.  Valid until r ends (the LOG
+ * phase included).  (pc_http_proxy.c)
+ */
+const pc_http_upstream_t *pc_http_upstream_tries(pc_http_request_t *r,
+    pc_http_upstream_try_t *tries, uint32_t max, uint32_t *n);
+
 #endif /* PC_HTTP_UPSTREAM_H */

@@ -12,7 +12,7 @@ package Test::Portcullis::Origin;
 #   my $o = Test::Portcullis::Origin->new(listen_only => 1);   # never accepts: connects time out
 #   $o->port; $o->accepts; $o->requests; $o->events; $o->stop;
 #
-# One process listens on 127.0.0.1 (port 0 = any free one) and forks one
+# One process listens on 127.0.0.1 (or host => '::1'; port 0 = any free one) and forks one
 # process per accepted connection.  Every process is bounded in time
 # (alarm: `lifetime`, default 120 s) and is stopped by pid (stop, or END).
 #
@@ -35,6 +35,8 @@ package Test::Portcullis::Origin;
 #   rst => 1                      reset the connection (SO_LINGER 0) without answering
 #   drop => 1                     close without answering; hang => s: say nothing for s, then close
 #   ws => 1                       answer 101 and echo WebSocket frames (see ws_frame)
+#   keep => 1                     keep the connection after raw bytes or an HTTP/1.0 response
+#   late => [s, bytes]            s seconds after the response, write bytes nobody asked for
 # Every request, accept and connection end is recorded as one JSON line in a
 # file the test reads (events, requests, accepts).
 
@@ -61,7 +63,7 @@ sub new {
     my ($class, %o) = @_;
     # rcvbuf on the listener: accepted sockets inherit it before the
     # handshake, so the advertised window really is small.
-    my $ls = IO::Socket::IP->new(LocalHost => '127.0.0.1', LocalPort => $o{port} // 0,
+    my $ls = IO::Socket::IP->new(LocalHost => $o{host} // '127.0.0.1', LocalPort => $o{port} // 0,
         Listen => $o{backlog} // ($o{listen_only} ? 1 : 128), ReuseAddr => 1, Proto => 'tcp',
         $o{rcvbuf} ? (Sockopts => [[SOL_SOCKET, SO_RCVBUF, $o{rcvbuf}]]) : ())
         or die "origin listen: $!";
@@ -100,7 +102,7 @@ sub new {
 sub port { $_[0]{port} }
 sub pid  { $_[0]{pid} }
 sub name { $_[0]{name} }
-sub addr { "127.0.0.1:$_[0]{port}" }
+sub addr { my $h = $_[0]{host} // '127.0.0.1'; return ($h =~ /:/ ? "[$h]" : $h) . ":$_[0]{port}" }
 
 # Connections accepted so far.
 sub accepts { my $s = -s "$_[0]{dir}/accepts"; return $s ? $s : 0 }
@@ -453,6 +455,12 @@ sub _respond {
     if ($s->{close_delimited} && !$nobody || $s->{close} || $version eq '1.0' && !$s->{keep}) {
         close($c);
         return 0;
+    }
+    if ($s->{late}) {
+        # bytes nobody asked for, on what is now an idle connection
+        sleep($s->{late}[0]);
+        _write($c, $s->{late}[1]);
+        $self->_record(type => 'late', conn => $conn);
     }
     return 1;
 }
