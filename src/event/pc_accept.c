@@ -100,7 +100,7 @@ accepted(pc_worker_t *wk, pc_listening_t *ls, int fd,
                ls->addr_text);
         return;
     }
-    memcpy(&c->peer, peer, peerlen);
+    memcpy(&c->peer, peer, pc_min((size_t) peerlen, sizeof(c->peer)));
     c->peerlen = peerlen;
     if (ls->handler == NULL) {
         pc_log(PC_LOG_ALERT, 0, "listener %s has no handler", ls->addr_text);

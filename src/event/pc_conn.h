@@ -8,7 +8,16 @@
 #include <ev.h>
 #include <sys/uio.h>
 #include <sys/socket.h>
+#include <netinet/in.h>
 #include "core/pc_core.h"
+
+/* An IPv4 or IPv6 socket address: 28 bytes where sockaddr_storage is 128,
+ * which matters twice per connection when 5,000 clients sit idle. */
+typedef union {
+    struct sockaddr      sa;
+    struct sockaddr_in   in;
+    struct sockaddr_in6  in6;
+} pc_sockaddr_t;
 
 typedef ssize_t (*pc_conn_recv_pt)(pc_conn_t *c, u_char *buf, size_t size);
 typedef ssize_t (*pc_conn_writev_pt)(pc_conn_t *c, struct iovec *iov, int iovcnt);
@@ -21,9 +30,9 @@ struct pc_conn_s {
     pc_worker_t    *wk;
     pc_cycle_t     *cycle;          /* referenced for the connection's life  */
     pc_listening_t *listening;      /* NULL for upstream connections         */
-    struct sockaddr_storage peer;
+    pc_sockaddr_t   peer;
     socklen_t       peerlen;
-    struct sockaddr_storage local;  /* filled lazily: pc_conn_local_addr()   */
+    pc_sockaddr_t   local;          /* filled lazily: pc_conn_local_addr()   */
     socklen_t       locallen;
     uint64_t        number;         /* $connection: per-worker counter       */
 

@@ -418,7 +418,7 @@ set_remote(pc_http_request_t *r)
 
     memcpy(&r->remote, &c->peer, pc_min((size_t) c->peerlen, sizeof(r->remote)));
     r->remotelen = c->peerlen;
-    if (c->peer.ss_family == AF_INET) {
+    if (c->peer.sa.sa_family == AF_INET) {
         r->remote_port = ntohs(((const struct sockaddr_in *) &c->peer)->sin_port);
         r->remote_addr.data = pc_pnalloc(r->pool, INET_ADDRSTRLEN);
         if (r->remote_addr.data == NULL)
@@ -428,13 +428,13 @@ set_remote(pc_http_request_t *r)
         r->remote_addr.data[r->remote_addr.len] = '\0';
         return PC_OK;
     }
-    if (c->peer.ss_family == AF_INET6) {
+    if (c->peer.sa.sa_family == AF_INET6) {
         a = &((const struct sockaddr_in6 *) &c->peer)->sin6_addr;
         r->remote_port = ntohs(((const struct sockaddr_in6 *) &c->peer)->sin6_port);
     } else {
         return PC_OK;
     }
-    if (inet_ntop(c->peer.ss_family, a, text, sizeof(text)) == NULL)
+    if (inet_ntop(c->peer.sa.sa_family, a, text, sizeof(text)) == NULL)
         return PC_OK;
     r->remote_addr.len = strlen(text);
     r->remote_addr.data = pc_pstrdup(r->pool, (const u_char *) text, r->remote_addr.len);

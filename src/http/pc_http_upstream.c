@@ -368,7 +368,7 @@ pc_http_upstream_connect(pc_http_upstream_rt_t *rt, uint32_t peer, int *err)
         goto failed;
     }
     c->upstream = 1;
-    memcpy(&c->peer, &p->addr, p->addrlen);
+    memcpy(&c->peer, &p->addr, pc_min((size_t) p->addrlen, sizeof(c->peer)));
     c->peerlen = p->addrlen;
     c->data = uc;
     c->drain = NULL;      /* in use: it finishes with its request */
