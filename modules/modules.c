@@ -6,12 +6,16 @@
 
 extern pc_module_t pc_core_module;
 extern pc_module_t pc_http_core_module;
+extern pc_module_t pc_tls_module;
+extern pc_module_t pc_hsts_module;
 extern pc_module_t pc_http_proxy_module;
 extern pc_module_t pc_http_log_module;
 
 pc_module_t *pc_modules[] = {
     &pc_core_module,
     &pc_http_core_module,
+    &pc_tls_module,             /* after http (default servers), before log */
+    &pc_hsts_module,
     &pc_http_proxy_module,
     &pc_http_log_module,        /* after every module that adds variables */
     NULL

@@ -1,0 +1,424 @@
+/*
+ * tls_conf.c -- the tls module's directives (SPEC §4 tls row) and the
+ * per-load build: one TLS context per server block that listens with
+ * `ssl` (or shares such an address), one listener record per ssl address.
+ *
+ * How a configuration becomes TLS (init_conf, in the master, for -t too):
+ *   1. every server block bound to an ssl listener gets its context
+ *      (pc_tls_ctx_build: certificates, keys, CA store, CRL, tickets), so
+ *      certificates, CA bundles and CRLs are re-read by every reload;
+ *   2. every ssl listener gets a tls_listener_t: the default server's
+ *      context, an SNI table (exact and wildcard server names) and the
+ *      listener's original handler (http), which is replaced by the TLS
+ *      accept handler: the handshake runs first, then http takes over.
+ * http's own init_conf has run before (this module comes after it in
+ * modules.c), so default servers are known.
+ */
+#include <string.h>
+
+#include "tls.h"
+
+#define CTX_HS    (PC_CTX_HTTP | PC_CTX_SERVER)
+#define OFF(f)    offsetof(tls_conf_t, f)
+#define DAY_MS    (86400LL * 1000)
+
+/* ---------------------------------------------------------------------
+ * Setters
+ * ------------------------------------------------------------------- */
+
+static pc_str_t *
+arg(pc_conf_t *cf, uint32_t i)
+{
+    return &cf->node->args[i];
+}
+
+/* Append each argument (a file) to *list, resolved against the prefix. */
+static const char *
+add_files(pc_conf_t *cf, pc_array_t **list)
+{
+    pc_tls_file_t *f;
+    uint32_t       i;
+
+    if (*list == NULL) {
+        *list = pc_palloc(cf->pool, sizeof(pc_array_t));
+        if (*list == NULL || pc_array_init(*list, cf->pool, 2, sizeof(pc_tls_file_t)) != PC_OK)
+            return "out of memory";
+    }
+    for (i = 0; i < cf->node->nargs; i++) {
+        if (arg(cf, i)->len == 0)
+            return pc_conf_error(cf, "empty file name");
+        f = pc_array_push(*list);
+        if (f == NULL || pc_conf_full_path(cf, arg(cf, i), &f->path) != PC_OK)
+            return "out of memory";
+        f->node = cf->node;
+    }
+    return PC_CONF_OK;
+}
+
+static const char *
+set_certificate(pc_conf_t *cf, const pc_directive_t *d, void *conf)
+{
+    tls_conf_t *tc = conf;
+
+    if (tc == NULL)
+        return "is not supported at this level";
+    return add_files(cf, strcmp(d->name, "ssl_certificate") == 0 ? &tc->s.certs
+                     : strcmp(d->name, "ssl_certificate_key") == 0 ? &tc->s.keys
+                     : &tc->s.client_cas);
+}
+
+static const char *
+set_crl(pc_conf_t *cf, const pc_directive_t *d, void *conf)
+{
+    tls_conf_t *tc = conf;
+
+    PC_UNUSED(d);
+    if (tc == NULL)
+        return "is not supported at this level";
+    if (arg(cf, 0)->len == 0)
+        return pc_conf_error(cf, "empty file name");
+    if (pc_conf_full_path(cf, arg(cf, 0), &tc->s.crl.path) != PC_OK)
+        return "out of memory";
+    tc->s.crl.node = cf->node;
+    return PC_CONF_OK;
+}
+
+static const char *
+set_protocols(pc_conf_t *cf, const pc_directive_t *d, void *conf)
+{
+    static const pc_conf_enum_t names[] = {
+        { "TLSv1", PC_TLS_PROTO_TLSv1 }, { "TLSv1.1", PC_TLS_PROTO_TLSv1_1 },
+        { "TLSv1.2", PC_TLS_PROTO_TLSv1_2 }, { "TLSv1.3", PC_TLS_PROTO_TLSv1_3 },
+        { NULL, 0 }
+    };
+    tls_conf_t *tc = conf;
+    uint32_t    i, k;
+
+    PC_UNUSED(d);
+    if (tc == NULL)
+        return "is not supported at this level";
+    tc->s.protocols = 0;
+    for (i = 0; i < cf->node->nargs; i++) {
+        for (k = 0; names[k].name != NULL && !pc_str_eq_c(arg(cf, i), names[k].name); k++) { }
+        if (names[k].name == NULL)
+            return pc_conf_error(cf, "invalid value \"%s\": expected TLSv1, TLSv1.1, "
+                                 "TLSv1.2 or TLSv1.3", (const char *) arg(cf, i)->data);
+        tc->s.protocols |= names[k].value;
+    }
+    return PC_CONF_OK;
+}
+
+/* ssl_ciphers / ssl_ecdh_curve: a string checked by OpenSSL at build time,
+ * where the error points back at this line. */
+static const char *
+set_openssl_list(pc_conf_t *cf, const pc_directive_t *d, void *conf)
+{
+    tls_conf_t *tc = conf;
+    bool        ciphers = strcmp(d->name, "ssl_ciphers") == 0;
+
+    if (tc == NULL)
+        return "is not supported at this level";
+    if (arg(cf, 0)->len == 0)
+        return pc_conf_error(cf, "empty value");
+    if (ciphers) {
+        tc->s.ciphers = *arg(cf, 0);
+        tc->s.ciphers_node = cf->node;
+    } else {
+        tc->s.ecdh_curve = *arg(cf, 0);
+        tc->s.curve_node = cf->node;
+    }
+    return PC_CONF_OK;
+}
+
+static const pc_conf_enum_t verify_modes[] = {
+    { "off", PC_TLS_VERIFY_OFF }, { "on", PC_TLS_VERIFY_ON },
+    { "optional", PC_TLS_VERIFY_OPTIONAL }, { "optional_no_ca", PC_TLS_VERIFY_OPTIONAL_NO_CA },
+    { NULL, 0 }
+};
+
+static const pc_directive_t tls_directives[] = {
+    { "ssl_certificate", CTX_HS, 1, 1, PC_CONF_MULTI, set_certificate, 0, 0, 0, NULL },
+    { "ssl_certificate_key", CTX_HS, 1, 1, PC_CONF_MULTI, set_certificate, 0, 0, 0, NULL },
+    { "ssl_protocols", CTX_HS, 1, 4, 0, set_protocols, 0, 0, 0, NULL },
+    { "ssl_ciphers", CTX_HS, 1, 1, 0, set_openssl_list, 0, 0, 0, NULL },
+    { "ssl_ecdh_curve", CTX_HS, 1, 1, 0, set_openssl_list, 0, 0, 0, NULL },
+    { "ssl_session_tickets", CTX_HS, 1, 1, 0, pc_conf_set_flag,
+      OFF(s.session_tickets), 0, 0, NULL },
+    { "ssl_session_timeout", CTX_HS, 1, 1, 0, pc_conf_set_msec,
+      OFF(s.session_timeout), 1000, 7 * DAY_MS, NULL },
+    { "ssl_client_certificate", CTX_HS, 1, PC_CONF_ARGS_ANY, PC_CONF_MULTI, set_certificate,
+      0, 0, 0, NULL },
+    { "ssl_verify_client", CTX_HS, 1, 1, 0, pc_conf_set_enum, OFF(s.verify), 0, 0,
+      verify_modes },
+    { "ssl_verify_depth", CTX_HS, 1, 1, 0, pc_conf_set_num, OFF(s.verify_depth), 0, 100,
+      NULL },
+    { "ssl_crl", CTX_HS, 1, 1, 0, set_crl, 0, 0, 0, NULL },
+    { "ssl_cert_expiry_warning", CTX_HS, 1, 1, 0, pc_conf_set_msec,
+      OFF(s.expiry_warning), 0, 3650 * DAY_MS, NULL },
+    { "ssl_client_cert_header", CTX_HS, 1, 1, 0, pc_conf_set_flag,
+      OFF(client_cert_header), 0, 0, NULL },
+    PC_DIRECTIVE_END
+};
+
+/* ---------------------------------------------------------------------
+ * Confs
+ * ------------------------------------------------------------------- */
+
+static void *
+tls_create_conf(pc_conf_t *cf, pc_scope_e scope)
+{
+    tls_main_conf_t *mc;
+    tls_conf_t      *tc;
+
+    if (scope == PC_SCOPE_MAIN) {
+        mc = pc_pcalloc(cf->pool, sizeof(*mc));
+        if (mc == NULL
+            || pc_array_init(&mc->listeners, cf->pool, 4, sizeof(tls_listener_t)) != PC_OK)
+            return NULL;
+        return mc;
+    }
+    if (scope != PC_SCOPE_HTTP && scope != PC_SCOPE_SERVER)
+        return NULL;
+    tc = pc_pcalloc(cf->pool, sizeof(*tc));
+    if (tc == NULL)
+        return NULL;
+    tc->s.protocols = PC_INT_UNSET;
+    tc->s.session_tickets = -1;
+    tc->s.session_timeout = PC_MSEC_UNSET;
+    tc->s.verify = PC_INT_UNSET;
+    tc->s.verify_depth = PC_INT_UNSET;
+    tc->s.expiry_warning = PC_MSEC_UNSET;
+    tc->client_cert_header = -1;
+    return tc;
+}
+
+static pc_rc_t
+tls_merge_conf(pc_conf_t *cf, void *parent, void *child)
+{
+    tls_conf_t *p = parent, *c = child;
+
+    PC_UNUSED(cf);
+    if (p == NULL || c == NULL)
+        return PC_OK;
+    /* Certificates go together: a server that names its own pairs does
+     * not also get the http block's. */
+    if (c->s.certs == NULL && c->s.keys == NULL) {
+        c->s.certs = p->s.certs;
+        c->s.keys = p->s.keys;
+    }
+    /* Lists are inherited by pointer: servers that share them share one
+     * CA store (pc_tls_ctx.c). */
+    if (c->s.client_cas == NULL)
+        c->s.client_cas = p->s.client_cas;
+    if (c->s.crl.path.data == NULL)
+        c->s.crl = p->s.crl;
+    if (c->s.ciphers.data == NULL) {
+        c->s.ciphers = p->s.ciphers;
+        c->s.ciphers_node = p->s.ciphers_node;
+    }
+    if (c->s.ecdh_curve.data == NULL) {
+        c->s.ecdh_curve = p->s.ecdh_curve;
+        c->s.curve_node = p->s.curve_node;
+    }
+    PC_CONF_MERGE_STR(c->s.ciphers, p->s.ciphers, PC_TLS_CIPHERS_DEFAULT);
+    PC_CONF_MERGE_STR(c->s.ecdh_curve, p->s.ecdh_curve, PC_TLS_CURVES_DEFAULT);
+    PC_CONF_MERGE(c->s.protocols, p->s.protocols, PC_INT_UNSET, PC_TLS_PROTO_DEFAULT);
+    PC_CONF_MERGE(c->s.session_tickets, p->s.session_tickets, -1, 1);
+    PC_CONF_MERGE(c->s.session_timeout, p->s.session_timeout, PC_MSEC_UNSET,
+                  PC_TLS_SESSION_TIMEOUT_DEFAULT);
+    PC_CONF_MERGE(c->s.verify, p->s.verify, PC_INT_UNSET, PC_TLS_VERIFY_OFF);
+    PC_CONF_MERGE(c->s.verify_depth, p->s.verify_depth, PC_INT_UNSET, 1);
+    PC_CONF_MERGE(c->s.expiry_warning, p->s.expiry_warning, PC_MSEC_UNSET,
+                  PC_TLS_EXPIRY_WARNING_DEFAULT);
+    PC_CONF_MERGE(c->client_cert_header, p->client_cert_header, -1, 0);
+    return PC_OK;
+}
+
+/* ---------------------------------------------------------------------
+ * init_conf: contexts and listeners
+ * ------------------------------------------------------------------- */
+
+static tls_conf_t *
+server_conf(pc_http_server_t *s)
+{
+    return s->confs != NULL ? s->confs[pc_tls_module.index] : NULL;
+}
+
+/* A node pointing at the server block, for errors that belong to it. */
+static const pc_conf_node_t *
+server_node(pc_http_server_t *s, pc_conf_node_t *tmp)
+{
+    memset(tmp, 0, sizeof(*tmp));
+    tmp->file = s->file;
+    tmp->line = s->line;
+    return tmp;
+}
+
+static const char *
+server_label(pc_http_server_t *s)
+{
+    pc_http_server_name_t *sn = s->names.elts;
+
+    if (s->names.nelts == 0 || sn[0].name.len == 0)
+        return "_";
+    return (const char *) sn[0].name.data;
+}
+
+/* Build s's context once (a server may listen on several addresses). */
+static pc_rc_t
+build_server(pc_conf_t *cf, pc_tls_builder_t *b, pc_http_server_t *s)
+{
+    tls_conf_t     *tc = server_conf(s);
+    pc_conf_node_t  tmp;
+    uint32_t        ncerts, nkeys;
+
+    if (tc == NULL || tc->built)
+        return PC_OK;
+    tc->built = 1;
+    ncerts = tc->s.certs != NULL ? tc->s.certs->nelts : 0;
+    nkeys = tc->s.keys != NULL ? tc->s.keys->nelts : 0;
+    if (ncerts == 0 && nkeys == 0) {
+        if (!s->ssl)
+            return PC_OK;       /* shares an ssl address: SNI never picks it */
+        pc_conf_error_at(cf, server_node(s, &tmp), "no \"ssl_certificate\" is defined "
+                         "for a server that listens with \"ssl\"");
+        return PC_ERROR;
+    }
+    if (ncerts != nkeys) {
+        pc_conf_error_at(cf, server_node(s, &tmp), "\"ssl_certificate\" and "
+                         "\"ssl_certificate_key\" must come in pairs (%u certificates, "
+                         "%u keys)", ncerts, nkeys);
+        return PC_ERROR;
+    }
+    if (tc->s.verify != PC_TLS_VERIFY_OFF && tc->s.verify != PC_TLS_VERIFY_OPTIONAL_NO_CA
+        && tc->s.client_cas == NULL)
+    {
+        pc_conf_error_at(cf, server_node(s, &tmp), "\"ssl_verify_client\" needs "
+                         "\"ssl_client_certificate\"");
+        return PC_ERROR;
+    }
+    tc->tc = pc_tls_ctx_build(b, &tc->s, server_label(s), s);
+    return tc->tc != NULL ? PC_OK : PC_ERROR;
+}
+
+/* The SNI table of one address: every name of every server with a
+ * context, in config order (regex names are not used for SNI). */
+static pc_rc_t
+build_sni(pc_conf_t *cf, tls_listener_t *tl, pc_http_addr_conf_t *addr)
+{
+    pc_http_server_t     **srv = addr->servers.elts;
+    pc_http_server_name_t *sn;
+    tls_conf_t            *tc;
+    uint32_t               i, j, n = 0;
+
+    for (i = 0; i < addr->servers.nelts; i++)
+        n += srv[i]->names.nelts;
+    tl->names = pc_pcalloc(cf->pool, (n + 1) * sizeof(tls_sni_name_t));
+    if (tl->names == NULL)
+        return PC_ERROR;
+    for (i = 0; i < addr->servers.nelts; i++) {
+        tc = server_conf(srv[i]);
+        if (tc == NULL || tc->tc == NULL)
+            continue;
+        sn = srv[i]->names.elts;
+        for (j = 0; j < srv[i]->names.nelts; j++) {
+            if (sn[j].kind == PC_HTTP_NAME_REGEX || sn[j].name.len == 0)
+                continue;
+            tl->names[tl->nnames++] = (tls_sni_name_t) { sn[j].name, sn[j].kind, tc->tc };
+        }
+    }
+    return PC_OK;
+}
+
+static pc_tls_ctx_t *
+default_ctx(pc_http_addr_conf_t *addr)
+{
+    pc_http_server_t **srv = addr->servers.elts;
+    tls_conf_t        *tc;
+    uint32_t           i;
+
+    if (addr->default_server != NULL && (tc = server_conf(addr->default_server)) != NULL
+        && tc->tc != NULL)
+        return tc->tc;
+    for (i = 0; i < addr->servers.nelts; i++) {
+        if ((tc = server_conf(srv[i])) != NULL && tc->tc != NULL)
+            return tc->tc;
+    }
+    return NULL;
+}
+
+static pc_rc_t
+add_listener(pc_conf_t *cf, tls_main_conf_t *mc, pc_listening_t *ls)
+{
+    pc_http_addr_conf_t *addr = ls->data;
+    pc_http_core_conf_t *ccf;
+    tls_listener_t      *tl;
+
+    tl = pc_array_push(&mc->listeners);
+    if (tl == NULL)
+        return PC_ERROR;
+    tl->ls = ls;
+    tl->tl.dflt = default_ctx(addr);
+    if (tl->tl.dflt == NULL) {
+        pc_conf_error(cf, "no \"ssl_certificate\" for the servers of listen %s ssl",
+                      ls->addr_text);
+        return PC_ERROR;
+    }
+    if (build_sni(cf, tl, addr) != PC_OK)
+        return PC_ERROR;
+    ccf = tl->tl.dflt->owner != NULL
+          ? ((pc_http_server_t *) tl->tl.dflt->owner)->confs[pc_http_core_module.index]
+          : NULL;
+    /* The handshake is part of the first request head's budget. */
+    tl->tl.timeout = ccf != NULL ? ccf->client_header_timeout : 60000;
+    tl->tl.select = pc_tls_module_select;
+    tl->tl.data = tl;
+    tl->tl.done = ls->handler;
+    ls->handler = pc_tls_module_accept;
+    return PC_OK;
+}
+
+static pc_rc_t
+tls_init_conf(pc_conf_t *cf)
+{
+    tls_main_conf_t     *mc = pc_cycle_main_conf(cf->cycle, pc_tls_module);
+    pc_listening_t      *ls = cf->cycle->listening.elts;
+    pc_http_addr_conf_t *addr;
+    pc_http_server_t   **srv;
+    pc_tls_builder_t    *b = NULL;
+    pc_rc_t              rc = PC_OK;
+    uint32_t             i, j;
+
+    for (i = 0; i < cf->cycle->listening.nelts; i++) {
+        if (!ls[i].ssl || (addr = ls[i].data) == NULL || ls[i].handler == NULL
+            || ls[i].handler == pc_tls_module_accept)
+            continue;
+        if (b == NULL && (b = pc_tls_builder_new(cf)) == NULL) {
+            pc_conf_error(cf, "out of memory");
+            return PC_ERROR;
+        }
+        srv = addr->servers.elts;
+        for (j = 0; j < addr->servers.nelts; j++) {
+            if (build_server(cf, b, srv[j]) != PC_OK)
+                rc = PC_ERROR;
+        }
+        if (rc == PC_OK && add_listener(cf, mc, &ls[i]) != PC_OK)
+            rc = PC_ERROR;
+    }
+    return rc;
+}
+
+static const pc_http_hook_t tls_hooks[] = {
+    { PC_HTTP_PHASE_POST_READ, PC_TLS_ORDER_MISDIRECTED, pc_tls_module_misdirected },
+    PC_HOOK_END
+};
+
+pc_module_t pc_tls_module = {
+    .name           = "tls",
+    .directives     = tls_directives,
+    .hooks          = tls_hooks,
+    .create_conf    = tls_create_conf,
+    .merge_conf     = tls_merge_conf,
+    .init_conf      = tls_init_conf,
+    .variables      = pc_tls_module_variables,
+};

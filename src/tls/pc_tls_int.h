@@ -1,0 +1,35 @@
+/*
+ * pc_tls_int.h -- glue between the files of src/tls (private: nothing
+ * outside src/tls includes it).
+ */
+#ifndef PC_TLS_INT_H
+#define PC_TLS_INT_H
+
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+#include "tls/pc_tls.h"
+
+/* pc_tls_io.c: ex_data indexes, created once per process (the master,
+ * before fork).  -1 when OpenSSL cannot make one. */
+int pc_tls_ctx_index(void);     /* SSL_CTX -> pc_tls_ctx_t            */
+int pc_tls_ssl_index(void);     /* SSL -> first verify error + 1      */
+
+/* pc_tls_verify.c: chain verification with a per-worker cache of recent
+ * clean successes (installed with SSL_CTX_set_cert_verify_callback). */
+#define PC_TLS_VERIFY_CACHE_TTL  60     /* seconds an entry may be reused */
+int pc_tls_cert_verify_cb(X509_STORE_CTX *x, void *arg);
+
+/* pc_tls_io.c: callbacks installed on every context. */
+int pc_tls_verify_cb(int ok, X509_STORE_CTX *x);
+int pc_tls_servername_cb(SSL *ssl, int *alert, void *arg);
+
+/* pc_tls_ticket.c: the shared zone holding the ticket keys (declared once
+ * per cycle), and the OpenSSL ticket key callback using it. */
+pc_shm_zone_t *pc_tls_ticket_zone(pc_conf_t *cf);
+int pc_tls_ticket_cb(SSL *ssl, unsigned char *name, unsigned char *iv,
+    EVP_CIPHER_CTX *ectx, EVP_MAC_CTX *hctx, int enc);
+
+/* pc_tls_info.c: SHA-256 fetched once per process (NULL on failure). */
+const EVP_MD *pc_tls_sha256(void);
+
+#endif /* PC_TLS_INT_H */

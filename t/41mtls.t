@@ -1,0 +1,239 @@
+#!/usr/bin/perl
+# Client certificates (issue 4 item 2): ssl_verify_client on | optional |
+# optional_no_ca, several ssl_client_certificate bundles, ssl_verify_depth,
+# ssl_crl; refusals logged at info with their reason (no certificate,
+# unknown CA, expired, revoked, depth); every $ssl_client_* variable; RFC 9440
+# Client-Cert / Client-Cert-Chain upstream (ssl_client_cert_header on); spoofed
+# certificate headers always stripped; 421 when Host and SNI pick different
+# server blocks under mTLS.
+use strict;
+use warnings;
+use FindBin;
+use lib "$FindBin::Bin/lib";
+use Test::More;
+use Test::Portcullis;
+use Test::Portcullis::Backend;
+use Test::Portcullis::TLS;
+use MIME::Base64 qw(encode_base64);
+
+require_tls();
+my $P = pki();
+
+my $be = Test::Portcullis::Backend->new();
+my $bport = $be->port;
+my $pair = "ssl_certificate $P/server-ec.crt; ssl_certificate_key $P/server-ec.key;";
+my $vars = join '|', map { "\$ssl_client_$_" } qw(verify s_dn i_dn serial fingerprint);
+
+my $pc = Test::Portcullis->new(conf => <<"CONF");
+error_log logs/error.log info;
+worker_processes 1;
+events { }
+http {
+    access_log off;
+    $pair
+    ssl_client_certificate $P/ca1.crt $P/ca2.crt;
+    ssl_crl $P/crl1.pem;
+
+    server {
+        listen 127.0.0.1:%%PORT%% ssl;
+        server_name localhost;
+        ssl_verify_client on;
+        ssl_verify_depth 0;
+        ssl_client_cert_header on;
+        location / { return 200 "$vars"; }
+        location /cert { return 200 "\$ssl_client_escaped_cert"; }
+        location /up/ {
+            proxy_pass http://127.0.0.1:$bport;
+            proxy_set_header X-Client-DN \$ssl_client_s_dn;
+        }
+    }
+    server {
+        listen 127.0.0.1:%%PORT%% ssl;
+        server_name open.test;
+        location / { return 200 "open"; }
+    }
+    server {
+        listen 127.0.0.1:%%PORT2%% ssl;
+        server_name localhost;
+        ssl_verify_client optional;
+        location / { return 200 "$vars"; }
+        location /up/ {
+            proxy_pass http://127.0.0.1:$bport;
+            proxy_set_header X-Client-DN \$ssl_client_s_dn;
+        }
+    }
+    server {
+        listen 127.0.0.1:%%PORT3%% ssl;
+        server_name localhost;
+        ssl_verify_client optional_no_ca;
+        ssl_client_cert_header on;
+        location / { proxy_pass http://127.0.0.1:$bport; }
+    }
+    server {
+        listen 127.0.0.1:%%PORT4%% ssl;
+        server_name localhost;
+        ssl_verify_client on;
+        ssl_client_cert_header on;
+        location / { proxy_pass http://127.0.0.1:$bport; }
+    }
+    server {
+        listen 127.0.0.1:%%PORT5%%;
+        location / { proxy_pass http://127.0.0.1:$bport; }
+    }
+}
+CONF
+ok($pc->alive, 'started') or BAIL_OUT($pc->stderr);
+my ($on, $opt, $noca, $deep, $plain) = map { $pc->port($_) } 1 .. 5;
+
+sub fields { my ($r) = @_; return split /\|/, ($r->{body} // ''), -1 }
+sub openssl_out { my ($args) = @_; my $o = `openssl $args 2>/dev/null`; chomp $o; return $o }
+
+# --- ssl_verify_client on: both bundles, refusals with reasons -------------------------
+{
+    my $r = tls_get($on, '/', cert => 'client1');
+    is($r->{status}, 200, 'on: a client of CA 1 is accepted');
+    my @f = fields($r);
+    is($f[0], 'SUCCESS', '$ssl_client_verify SUCCESS');
+    is($f[1], 'O=Portcullis tests,CN=client1', '$ssl_client_s_dn (RFC 2253)');
+    is($f[2], 'CN=Client CA 1,O=Portcullis tests', '$ssl_client_i_dn (RFC 2253)');
+    my $serial = openssl_out("x509 -in $P/client1.crt -noout -serial");
+    is("serial=$f[3]", $serial, '$ssl_client_serial (hex)');
+    my $fp = lc(openssl_out("x509 -in $P/client1.crt -noout -fingerprint -sha256"));
+    $fp =~ s/^.*=//;
+    $fp =~ s/://g;
+    is($f[4], $fp, '$ssl_client_fingerprint is the SHA-256 of the DER');
+    is(tls_get($on, '/', cert => 'client2')->{status}, 200,
+        'on: a client of CA 2 is accepted (two bundles listed)');
+
+    my $c = curl_tls($on, '/cert', cert => 'client1');
+    (my $pem = $c->{body}) =~ s/%([0-9A-F]{2})/chr(hex($1))/ge;
+    is($pem, Test::Portcullis::slurp("$P/client1.crt"), '$ssl_client_escaped_cert is the URL-escaped PEM');
+
+    my %cases = (
+        none => [{}, 'no_certificate'],
+        'client-self' => [{ cert => 'client-self' }, 'unknown_ca'],
+        'client-expired' => [{ cert => 'client-expired' }, 'expired'],
+        'client-revoked' => [{ cert => 'client-revoked' }, 'revoked'],
+        'client-deep' => [{ cert => 'client-deep', chain => 1 }, 'depth'],
+    );
+    for my $k (sort keys %cases) {
+        my ($opts, $why) = @{ $cases{$k} };
+        my $mark = $pc->log_mark;
+        my $x = tls_get($on, '/', %$opts);
+        isnt($x->{status}, 200, "on: $k refused");
+        ok($pc->wait_for_log(qr/\[info\] .*tls: client certificate refused \($why\)/, 5, from => $mark),
+            "on: $k logged at info as $why");
+        my $cu = curl_tls($on, '/', %$opts);
+        isnt($cu->{exit}, 0, "curl: $k fails the handshake");
+    }
+}
+
+# --- optional: the handshake completes, the variable tells ------------------------------
+{
+    my @f = fields(tls_get($opt, '/'));
+    is($f[0], 'NONE', 'optional without certificate: NONE');
+    @f = fields(tls_get($opt, '/', cert => 'client1'));
+    is($f[0], 'SUCCESS', 'optional with a valid certificate: SUCCESS');
+    my $r = tls_get($opt, '/', cert => 'client-self');
+    is($r->{status}, 200, 'optional with an untrusted certificate: the request is served');
+    @f = fields($r);
+    like($f[0], qr/^FAILED:/, "optional: \$ssl_client_verify $f[0]");
+    @f = fields(tls_get($opt, '/', cert => 'client-expired'));
+    like($f[0], qr/^FAILED:certificate has expired/, 'optional: an expired certificate is FAILED:...');
+}
+
+# --- RFC 9440 headers upstream; spoofed ones stripped ----------------------------------------
+sub der_b64 {
+    my ($file) = @_;
+    my $der = `openssl x509 -in $file -outform DER 2>/dev/null`;
+    return encode_base64($der, '');
+}
+sub upstream_header {
+    my ($r, $name) = @_;
+    my @v = ($r->{body} // '') =~ /^\Q$name\E: (.*)$/mg;
+    return \@v;
+}
+{
+    my @spoof = (headers => ['Client-Cert' => ':c3Bvb2Y=:', 'Client-Cert-Chain' => ':c3Bvb2Y=:',
+                             'X-Client-DN' => 'CN=admin']);
+    my $r = tls_get($on, '/up/x', cert => 'client1', @spoof);
+    is($r->{status}, 200, 'proxied with a client certificate');
+    is_deeply(upstream_header($r, 'Client-Cert'), [':' . der_b64("$P/client1.crt") . ':'],
+        'Client-Cert is the client certificate (RFC 9440), the spoofed one is gone');
+    is_deeply(upstream_header($r, 'Client-Cert-Chain'), [], 'no chain sent: no Client-Cert-Chain');
+    is_deeply(upstream_header($r, 'X-Client-DN'), ['O=Portcullis tests,CN=client1'],
+        'proxy_set_header X-Client-DN $ssl_client_s_dn replaces the spoofed value');
+
+    $r = tls_get($opt, '/up/x', @spoof);
+    is($r->{status}, 200, 'optional, no certificate: proxied');
+    is_deeply(upstream_header($r, 'Client-Cert'), [], 'spoofed Client-Cert stripped');
+    is_deeply(upstream_header($r, 'Client-Cert-Chain'), [], 'spoofed Client-Cert-Chain stripped');
+    is_deeply(upstream_header($r, 'X-Client-DN'), [],
+        'a header filled from $ssl_client_* is stripped when the variable is empty');
+
+    $r = http_get($plain, '/x', 'Client-Cert' => ':c3Bvb2Y=:', 'Client-Cert-Chain' => ':eA==:');
+    is($r->{status}, 200, 'plain HTTP: proxied');
+    is_deeply(upstream_header($r, 'Client-Cert'), [], 'plain HTTP: spoofed Client-Cert stripped');
+    is_deeply(upstream_header($r, 'Client-Cert-Chain'), [], 'plain HTTP: spoofed Client-Cert-Chain stripped');
+
+    $r = tls_get($noca, '/x', cert => 'client-self');
+    is($r->{status}, 200, 'optional_no_ca: a self-signed certificate is let through');
+    is_deeply(upstream_header($r, 'Client-Cert'), [':' . der_b64("$P/client-self.crt") . ':'],
+        'optional_no_ca: its Client-Cert is sent');
+
+    $r = tls_get($deep, '/x', cert => 'client-deep', chain => 1);
+    is($r->{status}, 200, 'ssl_verify_depth 1 (default): a client under an intermediate is accepted');
+    is_deeply(upstream_header($r, 'Client-Cert-Chain'), [':' . der_b64("$P/int1.crt") . ':'],
+        'Client-Cert-Chain carries the intermediate the client sent');
+}
+
+# --- 421: Host and SNI choose different server blocks under mTLS ---------------------------
+{
+    my $r = tls_get($on, '/', cert => 'client1', sni => 'localhost', host => 'open.test');
+    is($r->{status}, 421, 'SNI localhost (verify on), Host open.test: 421');
+    $r = tls_get($on, '/', sni => 'open.test', host => 'localhost');
+    is($r->{status}, 421, 'SNI open.test (verify off), Host localhost (verify on): 421');
+    $r = tls_get($on, '/', sni => 'open.test', host => 'open.test');
+    is($r->{status}, 200, 'SNI and Host agree on the open server: 200 without certificate');
+    is($r->{body}, 'open', 'served by open.test');
+}
+
+$pc->stop;
+$be->stop;
+conf_test_ok(<<"CONF", 'ssl_verify_depth 3, ssl_crl, ssl_client_cert_header off');
+events { }
+http {
+    server {
+        listen 127.0.0.1:%%PORT%% ssl;
+        $pair
+        ssl_client_certificate $P/ca1.crt;
+        ssl_verify_client optional;
+        ssl_verify_depth 3;
+        ssl_crl $P/crl1.pem;
+        ssl_client_cert_header off;
+    }
+}
+CONF
+for my $bad (['ssl_verify_client sometimes;', qr/invalid/],
+             ['ssl_verify_depth deep;', qr/invalid|integer/],
+             ['ssl_verify_depth 1000;', qr/invalid|1000/],
+             ['ssl_client_cert_header maybe;', qr/"on" or "off"/],
+             ["ssl_crl $P/ca1.crt;", qr/no CRL in ".*ca1\.crt"/],
+             ["ssl_crl $P/nope.pem;", qr/cannot read CRL ".*nope\.pem"/],
+             ["ssl_client_certificate $P/ca1.crt $P/nope.crt;", qr/cannot read CA bundle ".*nope\.crt"/]) {
+    my ($d, $re) = @$bad;
+    my $verify = $d =~ /ssl_verify_client/ ? '' : 'ssl_verify_client on;';
+    conf_test_fails(<<"CONF", 'MARK', $re, $d, line => 7);
+events { }
+http {
+    server {
+        listen 127.0.0.1:%%PORT%% ssl;
+        $pair ssl_client_certificate $P/ca2.crt;
+        $verify
+        $d # MARK
+    }
+}
+CONF
+}
+
+done_testing();
