@@ -162,11 +162,15 @@ request(const char *peer, const char **lines, uint32_t n)
 
     memset(&conn, 0, sizeof(conn));
     memset(&req, 0, sizeof(req));
-    conn.peer = addr_of(peer);
+    {
+        struct sockaddr_storage ss = addr_of(peer);
+
+        memcpy(&conn.peer, &ss, sizeof(conn.peer));
+        memcpy(&req.remote, &ss, sizeof(ss));
+    }
     req.c = &conn;
     req.pool = pool;
     req.loc_conf = confs;
-    req.remote = conn.peer;
     req.remotelen = sizeof(struct sockaddr_in6);
     req.remote_addr = S(peer);
     req.head_buf = headbuf;
