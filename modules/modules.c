@@ -9,6 +9,9 @@ extern pc_module_t pc_http_core_module;
 extern pc_module_t pc_tls_module;
 extern pc_module_t pc_hsts_module;
 extern pc_module_t pc_http_proxy_module;
+extern pc_module_t pc_regex_module;
+extern pc_module_t pc_geoip_module;
+extern pc_module_t pc_gzip_module;
 extern pc_module_t pc_http_log_module;
 
 pc_module_t *pc_modules[] = {
@@ -17,6 +20,9 @@ pc_module_t *pc_modules[] = {
     &pc_tls_module,             /* after http (default servers), before log */
     &pc_hsts_module,
     &pc_http_proxy_module,
+    &pc_regex_module,
+    &pc_geoip_module,
+    &pc_gzip_module,
     &pc_http_log_module,        /* after every module that adds variables */
     NULL
 };

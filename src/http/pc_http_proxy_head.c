@@ -98,7 +98,8 @@ escape_path(u_char *p, const u_char *s, size_t len)
  * the client's target as received (origin-form; an absolute-form target
  * loses its scheme and authority).  With one: the location's prefix of the
  * normalised $uri is replaced by it (nginx semantics), re-escaped, and the
- * query appended.
+ * query appended.  After a rewrite changed $uri, the rewritten $uri (and
+ * $args) is sent whatever proxy_pass says, as nginx does.
  */
 static pc_rc_t
 target(pc_http_request_t *r, const pc_http_proxy_loc_conf_t *plcf, pc_str_t *out)
@@ -108,11 +109,11 @@ target(pc_http_request_t *r, const pc_http_proxy_loc_conf_t *plcf, pc_str_t *out
     pc_str_t                  rest = r->uri;
     u_char                   *p;
 
-    if (!plcf->pass_has_uri && !h->absolute_form) {
+    if (!plcf->pass_has_uri && !h->absolute_form && !r->uri_changed) {
         *out = r->unparsed_uri;
         return PC_OK;
     }
-    if (!plcf->pass_has_uri) {
+    if (!plcf->pass_has_uri && !r->uri_changed) {
         p = out->data = pc_pnalloc(r->pool, h->path_len + h->query_len + 2);
         if (p == NULL) {
             return PC_ERROR;
@@ -125,7 +126,7 @@ target(pc_http_request_t *r, const pc_http_proxy_loc_conf_t *plcf, pc_str_t *out
         out->len = (size_t) (p - out->data);
         return PC_OK;
     }
-    if (loc != NULL && loc->match != PC_HTTP_LOC_REGEX
+    if (plcf->pass_has_uri && loc != NULL && loc->match != PC_HTTP_LOC_REGEX
         && loc->match != PC_HTTP_LOC_REGEX_CASELESS && rest.len >= loc->name.len
         && memcmp(rest.data, loc->name.data, loc->name.len) == 0)
     {
@@ -139,7 +140,7 @@ target(pc_http_request_t *r, const pc_http_proxy_loc_conf_t *plcf, pc_str_t *out
     }
     p = pc_cpymem(p, plcf->pass_uri.data, plcf->pass_uri.len);
     p = escape_path(p, rest.data, rest.len);
-    if (h->has_query) {
+    if (r->uri_changed ? r->args.len > 0 : h->has_query) {
         *p++ = '?';
         p = pc_cpymem(p, r->args.data, r->args.len);
     }

@@ -41,6 +41,77 @@ struct pc_http_template_s {
  * Registry
  * ------------------------------------------------------------------- */
 
+/*
+ * Variables the configuration defines (pc_http_var_define): a list in the
+ * pool of the cycle being loaded.  Lookups only happen while a cycle is
+ * configured, and a worker only ever serves the cycle it was forked with,
+ * so one list per process is enough; it is emptied when a new load begins
+ * and when its pool goes.
+ */
+typedef struct dyn_var_s {
+    pc_http_variable_t   var;
+    struct dyn_var_s    *next;
+} dyn_var_t;
+
+static const pc_pool_t *dyn_owner;
+static dyn_var_t       *dyn_vars;
+
+static void
+dyn_forget(void *pool)
+{
+    if (dyn_owner == pool) {
+        dyn_owner = NULL;
+        dyn_vars = NULL;
+    }
+}
+
+/* Contract: see pc_http.h.  Registers a cleanup on cf->pool the first
+ * time it is called for that pool. */
+pc_rc_t
+pc_http_var_begin(pc_conf_t *cf)
+{
+    if (dyn_owner == cf->pool)
+        return PC_OK;
+    if (pc_pool_cleanup_add(cf->pool, dyn_forget, cf->pool) != PC_OK)
+        return PC_ERROR;
+    dyn_owner = cf->pool;
+    dyn_vars = NULL;
+    return PC_OK;
+}
+
+/* Contract: see pc_http.h.  The name is copied (NUL-terminated) into
+ * cf->pool; the caller has checked that it is not taken. */
+const pc_http_variable_t *
+pc_http_var_define(pc_conf_t *cf, const pc_str_t *name, pc_http_var_get_pt get,
+    uintptr_t data, unsigned flags)
+{
+    dyn_var_t *dv, **tail;
+    u_char *copy;
+
+    if (pc_http_var_begin(cf) != PC_OK)
+        return NULL;
+    dv = pc_pcalloc(cf->pool, sizeof(*dv));
+    copy = pc_pstrdup(cf->pool, name->data, name->len);
+    if (dv == NULL || copy == NULL)
+        return NULL;
+    dv->var = (pc_http_variable_t) { (const char *) copy, get, data, flags };
+    for (tail = &dyn_vars; *tail != NULL; tail = &(*tail)->next) { }
+    *tail = dv;
+    return &dv->var;
+}
+
+static const pc_http_variable_t *
+dyn_find(const pc_str_t *name)
+{
+    const dyn_var_t *dv;
+
+    for (dv = dyn_vars; dv != NULL; dv = dv->next)
+        if (strlen(dv->var.name) == name->len
+            && pc_strncasecmp((const u_char *) dv->var.name, name->data, name->len) == 0)
+            return &dv->var;
+    return NULL;
+}
+
 static bool
 name_prefix_ci(const char *prefix, const pc_str_t *name)
 {
@@ -51,7 +122,8 @@ name_prefix_ci(const char *prefix, const pc_str_t *name)
 
 /*
  * Contract: the variable called name (case-insensitive, without '$') among
- * every module's table: an exact name first, else the longest prefix
+ * every module's table: an exact name first, then a name the configuration
+ * defined (pc_http_var_define), else the longest prefix
  * variable whose prefix is followed by at least one byte (*suffix gets
  * that rest when suffix is not NULL).  NULL when unknown.
  */
@@ -78,6 +150,13 @@ pc_http_var_find(const pc_str_t *name, pc_str_t *suffix)
                 best_len = n;
             }
         }
+    }
+    /* a defined name never collides with a static one (checked when
+     * defined), so looking it up after the exact static names is safe */
+    if ((v = dyn_find(name)) != NULL) {
+        if (suffix)
+            *suffix = (pc_str_t) pc_null_string;
+        return v;
     }
     if (best != NULL && suffix != NULL) {
         suffix->data = name->data + best_len;

@@ -1,0 +1,228 @@
+#!/usr/bin/perl
+# regex module (SPEC §4 "regex"): location ~ / ~* against = / prefix / ^~,
+# numbered and named captures ($1, $name) from locations, server_name ~
+# and rewrite, map (exact, regex, caseless, default, captures), rewrite
+# last / break / redirect / permanent / absolute URLs / args, the
+# rewrite loop bound (500), the PCRE2 match limit, -t errors with the
+# compile offset, and reloads.
+use strict;
+use warnings;
+use FindBin;
+use lib "$FindBin::Bin/lib";
+use Test::More;
+use Test::Portcullis;
+use Test::Portcullis::Backend;
+use Time::HiRes qw(time);
+
+Test::Portcullis::require_binary();
+{
+    my $probe = Test::Portcullis->new(start => 0,
+        conf => "events { }\nhttp { server { listen 127.0.0.1:%%PORT%%; location ~ ^/x { } } }\n");
+    my $r = $probe->run('-t');
+    plan(skip_all => 'regex module not built') if $r->{output} =~ /requires the regex module/;
+}
+
+my $be = Test::Portcullis::Backend->new;
+my $pc = Test::Portcullis->new(conf => <<'CONF' =~ s/%%BE%%/$be->port/ger);
+error_log logs/error.log info;
+worker_processes 1;
+events { }
+http {
+    map $arg_k $mk {
+        default       "dflt";
+        foo           "exact-foo";
+        ~^re(?<tail>\d+)$ "re-$tail";
+        ~*^CI(\w)     "caseless-$1";
+        \~lit         "tilde";
+        ""            "empty-key";
+    }
+    map $http_x_a$arg_b $mjoin { "ab" "joined"; default "no"; }
+    map $mk $mchain { "exact-foo" "chained"; default "-"; }
+    server {
+        listen 127.0.0.1:%%PORT%%;
+        server_name localhost;
+        rewrite ^/old/(.*)$ /new/$1;
+        rewrite ^/srvbrk/(.*)$ /new/brk-$1 break;
+        location / { return 200 "prefix /"; }
+        location /images/ { return 200 "prefix images"; }
+        location ^~ /static/ { return 200 "stop static"; }
+        location ~ \.(gif|jpg)$ { return 200 "regex img $1"; }
+        location ~* \.PNG$ { return 200 "regex png caseless"; }
+        location = /exact { return 200 "exact"; }
+        location ~ ^/exact { return 200 "regex exact"; }
+        location ~ ^/first/ { return 200 "first regex"; }
+        location ~ ^/first/second/ { return 200 "second regex"; }
+        location ~ ^/u/(\d+)/(?<name>[a-z]+)$ { return 200 "id=$1 name=$name all=$0"; }
+        location /new/ { return 200 "new uri=$uri args=$args"; }
+        location /map { add_header X-Map "$mk"; return 200 "map=$mk join=$mjoin chain=$mchain"; }
+        location /a/ { rewrite ^/a/(.*)$ /b/$1 last; return 200 "not reached"; }
+        location /b/ { return 200 "b uri=$uri 1=$1"; }
+        location /brk/ { rewrite ^/brk/(.*)$ /elsewhere/$1 break; return 200 "break uri=$uri"; }
+        location /r/ { rewrite ^/r/(.*)$ /target/$1 redirect; }
+        location /p/ { rewrite ^/p/(.*)$ /target/$1 permanent; }
+        location /abs/ { rewrite ^/abs/(.*)$ https://example.org/$1; }
+        location /args/ {
+            rewrite ^/args/keep$ /new/keep?x=1 last;
+            rewrite ^/args/drop$ /new/drop?x=1? last;
+            rewrite ^/args/none$ /new/none? last;
+        }
+        location /chain/ { rewrite ^/chain/a$ /chain/b; rewrite ^/chain/b$ /chain/c; }
+        location = /chain/c { return 200 "chain end uri=$uri"; }
+        location /loop/ { rewrite ^ /loop/again last; }
+        location /rw/ { rewrite ^/rw/(.*)$ /px/$1 last; }
+        location /px/ { proxy_pass http://127.0.0.1:%%BE%%/up/; }
+        location ~ ^/bomb/(a|aa)+$ { return 200 "bomb matched"; }
+        location /bomb/ { return 200 "bomb fallback"; }
+    }
+    server {
+        listen 127.0.0.1:%%PORT%%;
+        server_name ~^(?<sub>[a-z0-9]+)\.example\.test$ ~^www\.(\w+)\.(?<tld>org|net)$;
+        location / { return 200 "sub=$sub tld=$tld 1=$1"; }
+        location ~ ^/cap/(?<part>\w+)$ { return 200 "sub=$sub part=$part 1=$1"; }
+    }
+}
+CONF
+my $p = $pc->port;
+sub body { my ($path, %h) = @_; my $r = http_get($p, $path, %h); return $r->{status} == 200 ? $r->{body} : "status $r->{status}" }
+
+# --- location order ----------------------------------------------------------------------------
+is(body('/images/a.gif'), 'regex img gif', 'a regex beats the longest prefix');
+is(body('/images/a.txt'), 'prefix images', 'no regex matches: longest prefix');
+is(body('/static/a.gif'), 'stop static', '^~ stops the regex search');
+is(body('/x/A.PNG'), 'regex png caseless', '~* is caseless (upper)');
+is(body('/x/a.png'), 'regex png caseless', '~* is caseless (lower)');
+is(body('/x/a.GIF'), 'prefix /', '~ is case-sensitive');
+is(body('/exact'), 'exact', '= beats a regex');
+is(body('/exact2'), 'regex exact', 'the regex when = does not match');
+is(body('/first/second/x'), 'first regex', 'regexes in configuration order: the first wins');
+
+# --- captures -----------------------------------------------------------------------------------
+is(body('/u/42/bob'), 'id=42 name=bob all=/u/42/bob', '$1, $name and $0 from the location regex');
+is(body('/x', _host => 'api7.example.test'), 'sub=api7 tld= 1=api7', 'server_name ~ named capture');
+is(body('/x', _host => 'API7.Example.TEST'), 'sub=api7 tld= 1=api7', 'host is lowercased before matching');
+is(body('/x', _host => 'www.portcullis.org'), 'sub= tld=org 1=portcullis', 'second server_name regex');
+is(body('/cap/zz', _host => 'ab.example.test'), 'sub=ab part=zz 1=zz',
+   'a location regex replaces $1 but named captures of the server name stay');
+is(body('/x', _host => 'nomatch.example.com'), 'prefix /', 'no server_name match: default server');
+
+# --- map ---------------------------------------------------------------------------------------------
+is(body('/map?k=foo'), 'map=exact-foo join=no chain=chained', 'map: exact key; a map of a map');
+is(body('/map?k=FOO'), 'map=exact-foo join=no chain=chained', 'map: exact keys are case-insensitive');
+is(body('/map?k=re42'), 'map=re-42 join=no chain=-', 'map: regex with a named capture in the value');
+is(body('/map?k=re42x'), 'map=dflt join=no chain=-', 'map: anchored regex does not match');
+is(body('/map?k=cix'), 'map=caseless-x join=no chain=-', 'map: ~* caseless with $1');
+is(body('/map?k=~lit'), 'map=tilde join=no chain=-', 'map: \\~ is a literal tilde key');
+is(body('/map?k=other'), 'map=dflt join=no chain=-', 'map: default');
+is(body('/map'), 'map=empty-key join=no chain=-', 'map: an empty source matches the "" key');
+is(body('/map?b=b', 'X-A' => 'a'), 'map=empty-key join=joined chain=-', 'map: a source of two variables');
+is(http_get($p, '/map?k=foo')->{headers}{'x-map'}, 'exact-foo', 'a map variable in add_header');
+
+# --- rewrite --------------------------------------------------------------------------------------
+is(body('/old/x?q=1'), 'new uri=/new/x args=q=1', 'server rewrite without flag: location searched again');
+is(body('/srvbrk/y'), 'new uri=/new/brk-y args=', 'server rewrite break: location still searched');
+is(body('/a/zz'), 'b uri=/b/zz 1=zz', 'last: the new URI finds another location');
+is(body('/brk/q'), 'break uri=/elsewhere/q', 'break: stays in the location');
+my $r = http_get($p, '/r/x?q=1');
+is($r->{status}, 302, 'redirect: 302');
+is($r->{headers}{location}, '/target/x?q=1', 'redirect: Location with the args');
+$r = http_get($p, '/p/y');
+is($r->{status}, 301, 'permanent: 301');
+is($r->{headers}{location}, '/target/y', 'permanent: Location');
+$r = http_get($p, '/abs/z');
+is($r->{status}, 302, 'an absolute replacement redirects');
+is($r->{headers}{location}, 'https://example.org/z', 'absolute Location');
+is(body('/args/keep?a=2'), 'new uri=/new/keep args=x=1&a=2', 'new args then the old ones');
+is(body('/args/drop?a=2'), 'new uri=/new/drop args=x=1', 'a final ? drops the old args');
+is(body('/args/none?a=2'), 'new uri=/new/none args=', 'replacement? drops every arg');
+is(body('/chain/a'), 'chain end uri=/chain/c', 'rewrites without flag run in order, then the location search');
+like(body('/rw/item?z=9'), qr{^GET /up/item\?z=9 HTTP/1\.1}, 'rewrite last to a proxied location: the upstream sees the new URI');
+my $mark = $pc->log_mark;
+$r = http_get($p, '/loop/x');
+is($r->{status}, 500, 'a rewrite loop ends with 500');
+like($r->{body}, qr/rewrite cycle/, '500 says why');
+ok($pc->wait_for_log(qr/\[error\].*rewrite or internal redirection cycle/, 5, from => $mark),
+   'and the error log explains it');
+
+# --- a pathological regex cannot hold the worker ----------------------------------------------------
+{
+    my $t0 = time();
+    $r = http_get($p, '/bomb/' . ('a' x 4000) . 'b');
+    my $dt = time() - $t0;
+    is($r->{status}, 200, 'catastrophic backtracking: still answered');
+    is($r->{body}, 'bomb fallback', 'the match limit counts as no match: prefix location');
+    ok($dt < 3, sprintf('within the limit (%.2f s)', $dt));
+    ok($pc->wait_for_log(qr/\[info\].*pcre2_match\(\) failed: .*limit/, 5, from => $mark),
+       'logged at info');
+    is(body('/bomb/aaaa'), 'bomb matched', 'and the same regex matches normal input');
+}
+
+# --- reload: a changed rewrite and map; a bad regex keeps the old config -------------------------------
+{
+    my $conf = slurp($pc->conf_path);
+    $pc->write_conf($conf =~ s{foo\s+"exact-foo";}{foo "reloaded-foo";}r
+                          =~ s{/b/\$1 last;}{/new/\$1 last;}r);
+    ok(defined $pc->reload, 'reload with a changed map and rewrite');
+    ok(wait_until(sub { body('/map?k=foo') =~ /^map=reloaded-foo/ }, 10), 'the new map value after SIGHUP');
+    is(body('/a/zz'), 'new uri=/new/zz args=', 'the new rewrite target after SIGHUP');
+    $pc->write_conf($conf =~ s{location /images/ }{location ~ ^/images/(x { return 200; }\n        location /images/ }r);
+    ok(!defined $pc->reload, 'reload with a broken regex fails');
+    like($pc->{reload_error} // '', qr/pcre2_compile\(\) failed: missing closing parenthesis in "\^\/images\/\(x" at offset 11/,
+         'the reload error has the compile error and its offset');
+    is(body('/map?k=foo'), 'map=reloaded-foo join=no chain=-', 'the previous configuration keeps serving');
+    # variables defined by the running configuration are not visible to a
+    # new one that no longer defines them
+    $pc->write_conf($conf =~ s{map \$arg_k \$mk \{}{map \$arg_k \$mk_renamed \{}r);
+    ok(!defined $pc->reload, 'reload without the map that defines $mk fails');
+    like($pc->{reload_error} // '', qr/unknown variable "\$mk"/, '$mk is unknown to the new configuration');
+    is(body('/map?k=foo'), 'map=reloaded-foo join=no chain=-', 'and the running one still serves');
+}
+unlike($pc->error_log, qr/\[(?:alert|crit)\]/, 'no alert in the error log');
+is($pc->stop, 0, 'exit 0');
+$be->stop;
+
+# --- -t: valid and invalid -----------------------------------------------------------------------------
+my $tmpl = "error_log logs/error.log info;\nevents { }\nhttp {\n%%HTTP%%\n    server {\n        listen 127.0.0.1:%%PORT%%;\n"
+    . "%%SERVER%%\n        location / { return 200; }\n    }\n}\n";
+sub rconf {
+    my (%o) = @_;
+    my $c = $tmpl;
+    $c =~ s/%%HTTP%%/$o{http} \/\/ ''/e;
+    $c =~ s/%%SERVER%%/$o{server} \/\/ ''/e;
+    return $c;
+}
+conf_test_ok(rconf(http => '    map $uri $m { default 1; }',
+    server => '        server_name ~^(?<h>.+)$;' . "\n" . '        rewrite ^/(.*)$ /x/$1 last; rewrite ^ /y break;'
+        . ' rewrite ^ /z redirect; rewrite ^ /w permanent;' . "\n"
+        . '        location ~* \.(?<ext>css|js)$ { rewrite ^ /$ext; return 200 "$h $ext"; }'),
+    'map, rewrite (every flag), server_name ~, location ~* with named captures');
+my @bad = (
+    [server => '        location ~ ^/a(b { }', 'location ~', qr/pcre2_compile\(\) failed: missing closing parenthesis in "\^\/a\(b" at offset 5/, 'location ~ with an unbalanced ('],
+    [server => '        location ~* [z-a] { }', 'location ~*', qr/pcre2_compile\(\) failed: .*range out of order.* at offset 3/, 'location ~* bad range'],
+    [server => '        server_name ~^(a;', 'server_name', qr/pcre2_compile\(\) failed: .* at offset 3/, 'server_name ~ bad regex'],
+    [server => '        rewrite ^/(a /b;', 'rewrite', qr/pcre2_compile\(\) failed: .* in "\^\/\(a" at offset 4/, 'rewrite with a bad regex'],
+    [server => '        rewrite ^/a /b lasst;', 'rewrite', qr/invalid flag "lasst"/, 'rewrite with an unknown flag'],
+    [server => '        rewrite ^/a /$nosuchvar;', 'rewrite', qr/unknown variable "\$nosuchvar"/, 'rewrite replacement with an unknown variable'],
+    [server => '        rewrite ^/a;', 'rewrite', qr/rewrite/, 'rewrite without a replacement'],
+    [server => '        rewrite ^/a ?;', 'rewrite', qr/empty replacement/, 'rewrite with an empty replacement'],
+    [http => '    rewrite ^ /x;', 'rewrite', qr/not allowed|context|rewrite/, 'rewrite in http'],
+    [http => '    map $uri $m { ~(x 1; }', '~(x', qr/pcre2_compile\(\) failed: .* in "\(x" at offset 2/, 'map with a bad regex'],
+    [http => '    map $uri $host { default 1; }', 'map', qr/the variable already exists/, 'map onto an existing variable'],
+    [http => "    map \$uri \$m { default 1; }\n    map \$uri \$m { default 2; }", 'default 2', qr/already exists/, 'the same map target twice'],
+    [http => '    map uri $m { default 1; }', 'map', qr/invalid map source/, 'map source without a variable'],
+    [http => '    map $uri m { default 1; }', 'map', qr/invalid map target/, 'map target without $'],
+    [http => '    map $uri $m { a 1 2; }', 'a 1 2', qr/invalid map entry/, 'a map entry with two values'],
+    [http => '    map $uri $m { a 1; A 2; }', 'map', qr/duplicate key "a"/, 'duplicate key (case-insensitive)'],
+    [http => "    map \$uri \$m {\n        default 1;\n        ~^/(?<x>a 2;\n    }", '(?<x>a', qr/pcre2_compile\(\) failed: .* at offset 8/, 'a bad regex on its own line of a map block'],
+    [http => "    map \$uri \$m {\n        default \$nope;\n    }", '$nope', qr/unknown variable "\$nope"/, 'an unknown variable in a map value: its line'],
+    [http => '    map $uri $m { default 1; default 2; }', 'map', qr/duplicate default/, 'two defaults'],
+    [http => '    map $nosuch $m { default 1; }', 'map', qr/unknown variable "\$nosuch"/, 'map source with an unknown variable'],
+    [server => '        location ~ (?<host>.*) { }', 'location ~', qr/named group "host" .* clashes with the variable "\$host"/, 'a named group that shadows $host'],
+    [server => '        location ~ (?<x>a)(?<x>b) { }', 'location ~', qr/pcre2_compile\(\) failed/, 'a duplicate group name'],
+    [server => '        location / { map $uri $m { } }', 'map', qr/not allowed|context|map|duplicate/, 'map in a location'],
+);
+for my $b (@bad) {
+    my ($where, $text, $marker, $re, $name) = @$b;
+    conf_test_fails(rconf($where => $text), $marker, $re, $name);
+}
+
+done_testing();
