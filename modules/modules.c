@@ -12,6 +12,9 @@ extern pc_module_t pc_http_proxy_module;
 extern pc_module_t pc_regex_module;
 extern pc_module_t pc_geoip_module;
 extern pc_module_t pc_gzip_module;
+extern pc_module_t pc_ratelimit_module;
+extern pc_module_t pc_trace_module;
+extern pc_module_t pc_status_module;
 extern pc_module_t pc_http_log_module;
 
 pc_module_t *pc_modules[] = {
@@ -23,6 +26,9 @@ pc_module_t *pc_modules[] = {
     &pc_regex_module,
     &pc_geoip_module,
     &pc_gzip_module,
+    &pc_ratelimit_module,
+    &pc_trace_module,
+    &pc_status_module,
     &pc_http_log_module,        /* after every module that adds variables */
     NULL
 };

@@ -449,3 +449,20 @@ pc_http_find_server(pc_http_addr_conf_t *addr, const pc_str_t *host,
         return addr->default_server;
     return addr->servers.nelts ? ((pc_http_server_t **) addr->servers.elts)[0] : NULL;
 }
+
+/* Contract: see pc_http.h.  The array is the http core module's main conf
+ * (cycle pool), filled while the http block is read. */
+pc_http_server_t **
+pc_http_servers(pc_cycle_t *cycle, uint32_t *n)
+{
+    pc_http_main_conf_t *mc;
+
+    *n = 0;
+    if (cycle == NULL || cycle->main_confs == NULL)
+        return NULL;
+    mc = cycle->main_confs[pc_http_core_module.index];
+    if (mc == NULL || mc->confs == NULL)
+        return NULL;
+    *n = mc->servers.nelts;
+    return mc->servers.elts;
+}
