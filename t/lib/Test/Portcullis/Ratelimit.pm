@@ -61,6 +61,10 @@ sub _connect {
 }
 
 # count sockets; with warm/workers, dealt round-robin over the workers.
+# accept() does not spread connections evenly over workers (the kernel wakes
+# whichever worker it likes, and a loaded or sanitized build skews that), so
+# ask only that every worker holds at least min_each (default 3) of them and
+# interleave: every worker then serves requests all through the burst.
 sub _sockets {
     my ($port, $n, %o) = @_;
     my @s;
@@ -69,13 +73,17 @@ sub _sockets {
         return @s;
     }
     my %by;
-    my $share = int($n / $o{workers}) + 1;
+    my $min = $o{min_each} // 3;
+    my $total = 0;
     for (my $opened = 0; $opened < 50 * $n; $opened++) {
-        last if keys %by >= $o{workers} && !grep { @$_ < $share } values %by;
+        last if keys %by >= $o{workers} && $total >= $n && !grep { @$_ < $min } values %by;
         my ($s, $pid) = _connect($port, $o{warm});
-        if (@{ $by{$pid} // [] } >= $share) { close($s); next }
+        # a worker with enough already: keep its socket only while short overall
+        if (@{ $by{$pid} // [] } >= $min && $total >= $n) { close($s); next }
         push @{ $by{$pid} }, $s;
+        $total++;
     }
+    return () if keys %by < $o{workers} || grep { @$_ < $min } values %by;
     my @lists = values %by;
     while (@s < $n && grep { @$_ } @lists) {
         for my $l (@lists) { push @s, shift @$l if @$l && @s < $n }
