@@ -284,6 +284,9 @@ can_connect(int port)
     return rc == 0;
 }
 
+/* Fixed ports below the kernel's ephemeral range (32768-60999 by default):
+ * a port in that range can be taken at any moment by some client socket's
+ * local end, which made this test fail with EADDRINUSE on a busy CI run. */
 static void
 test_listeners(void)
 {
@@ -294,8 +297,8 @@ test_listeners(void)
     a = load("error_log stderr; t_listen 127.0.0.1:0x;");
     ok(a == NULL, "bad listen address is a config error");
 
-    a = load("error_log stderr; t_listen 127.0.0.1:39517; t_listen [::1]:39517;"
-             " t_listen 127.0.0.1:39517;");
+    a = load("error_log stderr; t_listen 127.0.0.1:29517; t_listen [::1]:29517;"
+             " t_listen 127.0.0.1:29517;");
     ok(a != NULL, "listeners load");
     if (a == NULL)
         return;
@@ -308,7 +311,7 @@ test_listeners(void)
     ok(la[0].fd >= 0 && !la[0].inherited, "bound");
     fd_a = la[0].fd;
 
-    b = load("error_log stderr; t_listen 127.0.0.1:39517; t_listen 127.0.0.1:39518;");
+    b = load("error_log stderr; t_listen 127.0.0.1:29517; t_listen 127.0.0.1:29518;");
     ok(b != NULL, "second generation loads");
     if (b == NULL) {
         pc_cycle_unref(a);
@@ -321,9 +324,9 @@ test_listeners(void)
     ok(!lb[1].inherited && lb[1].fd >= 0, "new address: bound");
     is_int(la[0].fd, fd_a, "the old cycle keeps its descriptor");
     pc_cycle_unref(a);
-    ok(can_connect(39517), "the socket still listens after the old cycle went");
+    ok(can_connect(29517), "the socket still listens after the old cycle went");
     pc_cycle_unref(b);
-    ok(!can_connect(39517), "and is closed with the last cycle using it");
+    ok(!can_connect(29517), "and is closed with the last cycle using it");
 }
 
 int
