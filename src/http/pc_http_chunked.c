@@ -24,6 +24,7 @@
 
 #include "core/pc_types.h"
 #include "http/pc_http_chunked.h"
+#include "http/pc_http_chars.h"
 
 #define DEFAULT_MAX_LINE     4096
 #define DEFAULT_MAX_TRAILERS 8192
@@ -66,44 +67,6 @@ static const uint8_t hex_tab[256] = {
     255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, /* 0xd0 */
     255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, /* 0xe0 */
     255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, /* 0xf0 */
-};
-/* field-value / extension bytes: HTAB, SP, VCHAR, obs-text */
-static const uint8_t vchar_tab[256] = {
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, /* 0x00 */
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 0x10 */
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0x20 */
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0x30 */
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0x40 */
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0x50 */
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0x60 */
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, /* 0x70 */
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0x80 */
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0x90 */
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0xa0 */
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0xb0 */
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0xc0 */
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0xd0 */
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0xe0 */
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0xf0 */
-};
-/* tchar (RFC 9110 §5.6.2) */
-static const uint8_t tchar_tab[256] = {
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 0x00 */
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 0x10 */
-    0, 1, 0, 1, 1, 1, 1, 1, 0, 0, 1, 1, 0, 1, 1, 0, /* 0x20 */
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, /* 0x30 */
-    0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0x40 */
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 1, 1, /* 0x50 */
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0x60 */
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 0, 1, 0, /* 0x70 */
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 0x80 */
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 0x90 */
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 0xa0 */
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 0xb0 */
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 0xc0 */
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 0xd0 */
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 0xe0 */
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 0xf0 */
 };
 /* clang-format on */
 
@@ -164,7 +127,7 @@ size_byte(pc_http_chunked_t *ctx, u_char c)
         return chunked_fail(ctx, "chunk size line too long");
     }
     if (ctx->state == CH_EXT) {
-        return vchar_tab[c] ? PC_OK : chunked_fail(ctx, "invalid chunk extension");
+        return pc_http_vchar_tab[c] ? PC_OK : chunked_fail(ctx, "invalid chunk extension");
     }
     if (d != 255 && ctx->state != CH_SIZE_WS) {
         if (++ctx->ndigits > MAX_DIGITS) {
@@ -201,7 +164,7 @@ trailer_byte(pc_http_chunked_t *ctx, u_char c)
             ctx->state = CH_END_LF;
         } else if (c == '\n') {
             ctx->state = CH_DONE;
-        } else if (tchar_tab[c]) {
+        } else if (pc_http_tchar_tab[c]) {
             ctx->state = CH_TR_NAME;
         } else {
             return chunked_fail(ctx, "invalid trailer field");
@@ -210,7 +173,7 @@ trailer_byte(pc_http_chunked_t *ctx, u_char c)
     case CH_TR_NAME:
         if (c == ':') {
             ctx->state = CH_TR_VALUE;
-        } else if (!tchar_tab[c]) {
+        } else if (!pc_http_tchar_tab[c]) {
             return chunked_fail(ctx, "invalid trailer field name");
         }
         return PC_OK;
@@ -219,7 +182,7 @@ trailer_byte(pc_http_chunked_t *ctx, u_char c)
             ctx->state = CH_TR_LF;
         } else if (c == '\n') {
             ctx->state = CH_TR_START;
-        } else if (!vchar_tab[c]) {
+        } else if (!pc_http_vchar_tab[c]) {
             return chunked_fail(ctx, "invalid trailer field value");
         }
         return PC_OK;

@@ -77,6 +77,7 @@
 
 #include "core/pc_types.h"
 #include "http/pc_http_parse.h"
+#include "http/pc_http_chars.h"
 
 #define DEFAULT_REQUEST_LINE 8192
 #define DEFAULT_HEADER_LINE  8192
@@ -104,7 +105,7 @@ enum { ST_FIRST = 0, ST_HEADERS, ST_DONE, ST_FAILED };
 #define VERSION_UNSUPPORTED 1
 /* clang-format off */
 /* bytes allowed inside any head line: HTAB, SP, VCHAR, obs-text */
-static const uint8_t line_tab[256] = {
+const uint8_t pc_http_vchar_tab[256] = {
     0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, /* 0x00 */
     0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 0x10 */
     1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0x20 */
@@ -123,7 +124,7 @@ static const uint8_t line_tab[256] = {
     1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0xf0 */
 };
 /* tchar (RFC 9110 §5.6.2) */
-static const uint8_t token_tab[256] = {
+const uint8_t pc_http_tchar_tab[256] = {
     0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 0x00 */
     0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 0x10 */
     0, 1, 0, 1, 1, 1, 1, 1, 0, 0, 1, 1, 0, 1, 1, 0, /* 0x20 */
@@ -331,7 +332,7 @@ span(const uint8_t *tab, const u_char *b, size_t i, size_t e)
 
 /*
  * Return the first index in [i, stop) whose byte may not appear inside a
- * line (line_tab[] == 0), or stop.  This is the only loop that touches every
+ * line (pc_http_vchar_tab[] == 0), or stop.  This is the only loop that touches every
  * byte of a head, hence the SIMD: with SSE2 a block of 16 is tested for
  * "c < 0x20 && c != HTAB, or c == DEL" in a handful of instructions.
  */
@@ -357,12 +358,12 @@ scan_line(const u_char *b, size_t i, size_t stop)
     }
 #else
     while (stop - i >= 4
-           && (line_tab[b[i]] & line_tab[b[i + 1]] & line_tab[b[i + 2]] & line_tab[b[i + 3]]))
+           && (pc_http_vchar_tab[b[i]] & pc_http_vchar_tab[b[i + 1]] & pc_http_vchar_tab[b[i + 2]] & pc_http_vchar_tab[b[i + 3]]))
     {
         i += 4;
     }
 #endif
-    while (i < stop && line_tab[b[i]]) {
+    while (i < stop && pc_http_vchar_tab[b[i]]) {
         i++;
     }
     return i;
@@ -497,7 +498,7 @@ is_token(const u_char *b, size_t s, size_t e)
         return 0;
     }
     for (; s < e; s++) {
-        if (!token_tab[b[s]]) {
+        if (!pc_http_tchar_tab[b[s]]) {
             return 0;
         }
     }
@@ -661,7 +662,7 @@ header_line(pc_http_parser_t *p, const u_char *b, size_t s, size_t e)
     if (b[s] == ' ' || b[s] == '\t') {
         return fail(p, 400, h->nheaders == 0 ? "whitespace before first header" : "obs-fold");
     }
-    i = span(token_tab, b, i, e);
+    i = span(pc_http_tchar_tab, b, i, e);
     if (i == e || b[i] != ':') {
         return fail(p, 400,
             i < e && (b[i] == ' ' || b[i] == '\t') ? "whitespace before colon"
@@ -761,7 +762,7 @@ request_line(pc_http_parser_t *p, const u_char *b, size_t s, size_t e)
     size_t i = s, t;
     int version;
 
-    i = span(token_tab, b, i, e);
+    i = span(pc_http_tchar_tab, b, i, e);
     if (i == s || i == e || b[i] != ' ') {
         return fail(p, 400, "invalid method");
     }
@@ -966,7 +967,7 @@ parse_head(pc_http_parser_t *p, const u_char *buf, size_t len)
                 p->pos = (uint32_t) i;
                 return PC_AGAIN;
             }
-            if (line_tab[buf[i]]) {
+            if (pc_http_vchar_tab[buf[i]]) {
                 return p->state == ST_FIRST ? fail(p, 414, "request line too long")
                                             : fail(p, 431, "header line too long");
             }
