@@ -321,6 +321,17 @@ void    pc_http_body_consumed(pc_http_request_t *r, size_t len);
  * keep-alive connection).  The connection is reused once it is drained. */
 void pc_http_body_discard(pc_http_request_t *r);
 
+/*
+ * Learn that the client went away (EOF, reset) while the request waits on
+ * something else, as the proxy waits on its upstream: handler runs once,
+ * from the runtime's read event and under its guard, with errno set (0 for
+ * EOF).  Meaningful once the body is read in full.  Bytes from the client
+ * (a pipelined request, a TLS record) say nothing and end the watch for
+ * this request.  The connection's own read watcher does the watching, so
+ * asking costs no system call.  handler NULL: stop asking.
+ */
+void pc_http_watch_client(pc_http_request_t *r, pc_http_event_pt handler);
+
 /* Every server { } block of cycle's http { }, in config order (pc_http_
  * server_t *); *n gets the count.  NULL with *n = 0 when there is no http
  * block.  For modules that keep per-server state (status metrics). */

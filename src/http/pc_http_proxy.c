@@ -169,55 +169,37 @@ pc_http_proxy_timer(pc_http_proxy_ctx_t *ctx, int kind, pc_msec_t ms, bool resta
 }
 
 /*
- * The client socket while the runtime does not read it (the request body
- * is complete) and we wait on the upstream.  EOF or an error means the
- * client is gone: end the request now (logged 499, as nginx does) and free
- * the upstream connection, instead of holding both until the upstream
- * answers.  Bytes (a pipelined request, a TLS record) say nothing: stop
- * watching.
+ * The client went away (EOF, reset) while we wait on the upstream, the
+ * request body being complete: end the request now (logged 499, as nginx
+ * does) and free the upstream connection, instead of holding both until
+ * the upstream answers.  The runtime watches (pc_http_watch_client).
  */
 static void
-on_client_check(struct ev_loop *loop, ev_io *w, int revents)
+px_client_gone(pc_http_request_t *r)
 {
-    pc_http_proxy_ctx_t *ctx = w->data;
-    pc_http_request_t   *r = ctx->r;
-    pc_http_conn_t      *hc;
-    u_char               byte;
-    ssize_t              n;
+    pc_http_proxy_ctx_t *ctx = ctx_of(r);
+    int                  err = errno;
 
-    PC_UNUSED(revents);
-    n = recv(r->c->fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
-        return;
-    }
-    ev_io_stop(loop, w);
     ctx->client_quiet = 1;
-    if (n > 0 || (ctx->state != PX_CONNECT && ctx->state != PX_ACTIVE)) {
+    if (ctx->state != PX_CONNECT && ctx->state != PX_ACTIVE) {
         return;
     }
-    hc = r->hc;
-    pc_http_req_enter(hc);
-    pc_log(PC_LOG_INFO, n < 0 ? errno : 0, "client closed the connection while "
+    pc_log(PC_LOG_INFO, err, "client closed the connection while "
            "waiting for upstream \"%.*s\", client: %.*s, request: \"%.*s\"",
            (int) ctx->u->name.len, ctx->u->name.data, (int) r->remote_addr.len,
            r->remote_addr.data, (int) r->request_line.len, r->request_line.data);
     r->c->error = 1;
     ctx->reason = "client closed the connection";
     (void) pc_http_proxy_end(ctx, 499);
-    pc_http_req_leave(hc);
 }
 
 static void
 px_watch_client(pc_http_proxy_ctx_t *ctx)
 {
-    if (ctx->client_quiet || ev_is_active(&ctx->crev)
-        || (ctx->has_body && !ctx->body_eof))
-    {
+    if (ctx->client_quiet || (ctx->has_body && !ctx->body_eof)) {
         return;
     }
-    ev_io_init(&ctx->crev, on_client_check, ctx->r->c->fd, EV_READ);
-    ctx->crev.data = ctx;
-    ev_io_start(PX_LOOP, &ctx->crev);
+    pc_http_watch_client(ctx->r, px_client_gone);
 }
 
 /* Watchers and timer of the upstream connection for what we wait on. */
@@ -257,15 +239,14 @@ px_attach(pc_http_proxy_ctx_t *ctx, pc_http_upconn_t *uc)
     ctx->uc = uc;
     uc->owner = ctx;
     c->data = uc;
-    ev_io_stop(PX_LOOP, &c->rev);
+    /* Same fd, same events: ev_set_cb, not ev_io_init, whose "fd may have
+     * changed" flag would cost an epoll_ctl per request.  The read watcher
+     * keeps running if it was (a pooled connection's idle watch). */
     ev_io_stop(PX_LOOP, &c->wev);
     ev_timer_stop(PX_LOOP, &c->timer);
-    ev_io_init(&c->rev, on_up_read, c->fd, EV_READ);
-    ev_io_init(&c->wev, on_up_write, c->fd, EV_WRITE);
-    ev_init(&c->timer, on_up_timer);
-    c->rev.data = c;
-    c->wev.data = c;
-    c->timer.data = c;
+    ev_set_cb(&c->rev, on_up_read);
+    ev_set_cb(&c->wev, on_up_write);
+    ev_set_cb(&c->timer, on_up_timer);
     ctx->timer_kind = 0;
 }
 

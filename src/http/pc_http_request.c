@@ -550,8 +550,9 @@ request_start(pc_http_conn_t *hc, pc_rc_t parse_rc)
     pc_rc_t            rc;
 
     hc->state = PC_HC_ACTIVE;
+    /* c->rev stays on: read_active stops it at the first event nobody
+     * wants, and an unchanged epoll set costs no epoll_ctl per request. */
     ev_timer_stop(LOOP(c), &c->timer);
-    ev_io_stop(LOOP(c), &c->rev);
     hc->busy++;
     if (parse_rc != PC_OK) {
         if (r->head.version != 0)
@@ -1196,6 +1197,49 @@ discard_step(pc_http_req_t *req)
  * Events
  * ------------------------------------------------------------------- */
 
+/* Contract: see pc_http.h. */
+void
+pc_http_watch_client(pc_http_request_t *r, pc_http_event_pt handler)
+{
+    pc_http_req_t *req = pc_http_req(r);
+
+    req->gone_handler = req->gone_quiet ? NULL : handler;
+    if (req->gone_handler != NULL)
+        ev_io_start(LOOP(r->c), &r->c->rev);
+}
+
+/* Readable while ACTIVE and nobody reads the body.  For a watcher (pc_http_
+ * watch_client) peek: EOF or an error means the client is gone.  Otherwise,
+ * or on bytes, stop reading until the request ends: no busy loop. */
+static void
+watch_gone(pc_http_conn_t *hc)
+{
+    pc_http_req_t     *req = hc->req;
+    pc_conn_t         *c = hc->u.c;
+    pc_http_event_pt   handler = req->gone_handler;
+    u_char             byte;
+    ssize_t            n;
+
+    if (handler != NULL) {
+        n = recv(c->fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+            return;
+        if (n == 0)
+            errno = 0;
+        req->gone_handler = NULL;
+        req->gone_quiet = 1;
+        if (n <= 0) {
+            ev_io_stop(LOOP(c), &c->rev);
+            hc->busy++;
+            handler(&req->r);
+            hc->busy--;
+            drive(hc);
+            return;
+        }
+    }
+    ev_io_stop(LOOP(c), &c->rev);
+}
+
 /* Readable while ACTIVE: body bytes for a waiting handler or the discard. */
 static void
 read_active(pc_http_conn_t *hc)
@@ -1204,9 +1248,11 @@ read_active(pc_http_conn_t *hc)
     pc_http_request_t *r = &req->r;
     pc_conn_t         *c = hc->u.c;
 
+    if (!req->body_wait) {
+        watch_gone(hc);
+        return;
+    }
     ev_io_stop(LOOP(c), &c->rev);
-    if (!req->body_wait)
-        return;                     /* nobody waits: no busy loop */
     req->body_wait = 0;
     ev_timer_stop(LOOP(c), &c->timer);
     req->wait_total += pc_time.mono_ms - req->wait_start;

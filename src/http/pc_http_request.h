@@ -82,6 +82,10 @@ struct pc_http_req_s {
     unsigned             discarding:1;  /* throwing the body away              */
     unsigned             loc_found:1;   /* location lookup done                */
 
+    /* pc_http_watch_client */
+    pc_http_event_pt     gone_handler;
+    unsigned             gone_quiet:1;  /* client bytes seen: watch no more    */
+
     /* response writer */
     pc_http_span_t       out[PC_HTTP_OUT_SPANS];
     uint32_t             nspans;
