@@ -9,88 +9,14 @@
  * feeding the bytes one at a time or split at pseudo-random points gives
  * exactly the head that feeding them at once gives.
  */
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/pc_types.h"
 #include "http/pc_http_parse.h"
-
-#define NHDRS 64
-
-#define CHECK(c)                                                                                   \
-    do {                                                                                           \
-        if (!(c)) {                                                                                \
-            fprintf(stderr, "invariant failed: %s at %s:%d\n", #c, __FILE__, __LINE__);            \
-            abort();                                                                               \
-        }                                                                                          \
-    } while (0)
-
-typedef struct {
-    pc_http_parser_t p;
-    pc_http_head_t h;
-    pc_http_header_t hdrs[NHDRS];
-    pc_rc_t rc;
-} run_t;
+#include "split.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-static void
-start(run_t *r, const pc_http_limits_t *l, uint32_t cap)
-{
-    pc_http_parser_init(&r->p, &r->h, r->hdrs, cap, l);
-    r->rc = PC_AGAIN;
-}
-
-static void
-same_head(const run_t *ra, const run_t *rb)
-{
-    const pc_http_head_t *a = &ra->h, *b = &rb->h;
-    uint32_t i;
-
-#define SAME(f) CHECK(a->f == b->f)
-    CHECK(ra->rc == rb->rc);
-    SAME(method);
-    SAME(method_off);
-    SAME(method_len);
-    SAME(target_off);
-    SAME(target_len);
-    SAME(path_off);
-    SAME(path_len);
-    SAME(query_off);
-    SAME(query_len);
-    SAME(host_off);
-    SAME(host_len);
-    SAME(status);
-    SAME(reason_off);
-    SAME(reason_len);
-    SAME(version);
-    SAME(body);
-    SAME(content_length);
-    SAME(has_query);
-    SAME(absolute_form);
-    SAME(has_host);
-    SAME(conn_close);
-    SAME(conn_keep_alive);
-    SAME(conn_upgrade);
-    SAME(has_upgrade);
-    SAME(expect_continue);
-    SAME(nheaders);
-    SAME(head_len);
-    SAME(error_status);
-    SAME(error);
-    for (i = 0; i < PC_HTTP_H__COUNT; i++) {
-        SAME(idx[i]);
-    }
-    for (i = 0; i < a->nheaders; i++) {
-        SAME(headers[i].name);
-        SAME(headers[i].name_len);
-        SAME(headers[i].value);
-        SAME(headers[i].value_len);
-        SAME(headers[i].id);
-    }
-#undef SAME
-}
 
 static int
 is_ows(uint8_t c)
@@ -202,50 +128,20 @@ check_head(const run_t *r, const uint8_t *d, size_t size, const pc_http_limits_t
 static void
 check_config(const uint8_t *d, size_t size, const pc_http_limits_t *l, uint32_t cap, uint64_t seed)
 {
-    static run_t whole, inc;
-    size_t k, at;
-    int round;
+    static run_t whole;
+    const split_cfg_t cfg = {l, cap, 0, PC_HTTP_GET};
 
-    start(&whole, l, cap);
-    whole.rc = pc_http_parse_request(&whole.p, d, size);
+    split_whole(&whole, &cfg, d, size);
     check_head(&whole, d, size, l, cap);
-
-    start(&inc, l, cap);
-    for (k = 0; k <= size; k++) {
-        inc.rc = pc_http_parse_request(&inc.p, d, k);
-        if (inc.rc != PC_AGAIN) {
-            break;
-        }
-    }
-    same_head(&inc, &whole);
-
-    for (round = 0; round < 4; round++) {
-        seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
-        at = size ? (size_t) (seed >> 33) % (size + 1) : 0;
-        start(&inc, l, cap);
-        inc.rc = pc_http_parse_request(&inc.p, d, at);
-        if (inc.rc == PC_AGAIN) {
-            size_t at2 = at + (size - at) / 2;
-
-            inc.rc = pc_http_parse_request(&inc.p, d, at2);
-            if (inc.rc == PC_AGAIN) {
-                inc.rc = pc_http_parse_request(&inc.p, d, size);
-            }
-        }
-        same_head(&inc, &whole);
-    }
+    split_check(&cfg, d, size, seed, 4, &whole);
 }
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static const pc_http_limits_t tight = {40, 30, 160};
-    uint64_t seed = 1469598103934665603ULL;
-    size_t i;
+    uint64_t seed = split_seed(data, size);
 
-    for (i = 0; i < size; i++) {
-        seed = (seed ^ data[i]) * 1099511628211ULL;
-    }
     check_config(data, size, NULL, NHDRS, seed);
     check_config(data, size, &tight, 6, seed ^ 0x9e3779b97f4a7c15ULL);
     return 0;

@@ -17,10 +17,7 @@ package Test::Portcullis::Backend;
 use strict;
 use warnings;
 use IO::Socket::IP;
-use POSIX qw(:sys_wait_h);
-use Time::HiRes qw(time sleep);
-
-my @BACKENDS;
+use parent 'Test::Portcullis::Server';    # start, port, pid, stop
 
 sub new {
     my ($class, %o) = @_;
@@ -29,19 +26,8 @@ sub new {
         Listen => 128, ReuseAddr => 1, Proto => 'tcp') or die "backend listen: $!";
     my $self = bless { port => $ls->sockport, host => $host }, $class;
     my $handler = $o{handler} // \&echo;
-    my $pid = fork() // die "fork: $!";
-    if ($pid == 0) {
-        _serve($ls, $handler);
-        POSIX::_exit(0);
-    }
-    close($ls);
-    $self->{pid} = $pid;
-    push @BACKENDS, $self;
-    return $self;
+    return $self->start($ls, sub { _connection($_[0], $handler) });
 }
-
-sub port { $_[0]{port} }
-sub pid  { $_[0]{pid} }
 
 sub echo {
     my ($req) = @_;
@@ -49,27 +35,6 @@ sub echo {
     $text .= "$_->[0]: $_->[1]\n" for @{ $req->{hlist} };
     $text .= "\n$req->{body}";
     return (200, ['Content-Type' => 'text/plain'], $text);
-}
-
-sub _serve {
-    my ($ls, $handler) = @_;
-    my %kids;
-    my $stop = 0;
-    $SIG{TERM} = sub { $stop = 1 };
-    $SIG{CHLD} = sub { while ((my $k = waitpid(-1, WNOHANG)) > 0) { delete $kids{$k} } };
-    while (!$stop) {
-        my $c = $ls->accept or next;
-        my $k = fork();
-        if (defined $k && $k == 0) {
-            $SIG{TERM} = 'DEFAULT';
-            close($ls);
-            _connection($c, $handler);
-            POSIX::_exit(0);
-        }
-        $kids{$k} = 1 if $k;
-        close($c);
-    }
-    kill 'TERM', $_ for keys %kids;
 }
 
 sub _connection {
@@ -132,25 +97,6 @@ sub _read_request {
     }
     $req{body} = $body;
     return \%req;
-}
-
-sub stop {
-    my ($self) = @_;
-    return unless $self->{pid};
-    kill 'TERM', $self->{pid};
-    my $deadline = time() + 5;
-    while (time() < $deadline) {
-        last if waitpid($self->{pid}, WNOHANG) == $self->{pid};
-        sleep(0.01);
-    }
-    if (kill 0, $self->{pid}) { kill 'KILL', $self->{pid}; waitpid($self->{pid}, 0) }
-    $self->{pid} = undef;
-}
-
-END {
-    my $st = $?;
-    $_->stop for @BACKENDS;
-    $? = $st;
 }
 
 1;

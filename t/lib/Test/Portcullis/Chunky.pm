@@ -22,11 +22,9 @@ package Test::Portcullis::Chunky;
 use strict;
 use warnings;
 use IO::Socket::IP;
-use POSIX qw(:sys_wait_h);
 use Socket qw(IPPROTO_TCP TCP_NODELAY);
 use Time::HiRes qw(time sleep);
-
-my @SERVERS;
+use parent 'Test::Portcullis::Server';    # start, port, pid, stop
 
 sub new {
     my ($class, %o) = @_;
@@ -34,38 +32,7 @@ sub new {
         LocalPort => $o{port} // 0, Listen => 128, ReuseAddr => 1, Proto => 'tcp')
         or die "chunky listen: $!";
     my $self = bless { port => $ls->sockport }, $class;
-    my $pid = fork() // die "fork: $!";
-    if ($pid == 0) {
-        _serve($ls, $o{handler});
-        POSIX::_exit(0);
-    }
-    close($ls);
-    $self->{pid} = $pid;
-    push @SERVERS, $self;
-    return $self;
-}
-
-sub port { $_[0]{port} }
-
-sub _serve {
-    my ($ls, $handler) = @_;
-    my %kids;
-    my $stop = 0;
-    $SIG{TERM} = sub { $stop = 1 };
-    $SIG{CHLD} = sub { while ((my $k = waitpid(-1, WNOHANG)) > 0) { delete $kids{$k} } };
-    while (!$stop) {
-        my $c = $ls->accept or next;
-        my $k = fork();
-        if (defined $k && $k == 0) {
-            $SIG{TERM} = 'DEFAULT';
-            close($ls);
-            _connection($c, $handler);
-            POSIX::_exit(0);
-        }
-        $kids{$k} = 1 if $k;
-        close($c);
-    }
-    kill 'TERM', $_ for keys %kids;
+    return $self->start($ls, sub { _connection($_[0], $o{handler}) });
 }
 
 sub _read_head {
@@ -137,25 +104,6 @@ sub _connection {
         my $n = sysread($c, my $junk, 4096);
         last unless $n;
     }
-}
-
-sub stop {
-    my ($self) = @_;
-    return unless $self->{pid};
-    kill 'TERM', $self->{pid};
-    my $deadline = time() + 5;
-    while (time() < $deadline) {
-        last if waitpid($self->{pid}, WNOHANG) == $self->{pid};
-        sleep(0.01);
-    }
-    if (kill 0, $self->{pid}) { kill 'KILL', $self->{pid}; waitpid($self->{pid}, 0) }
-    $self->{pid} = undef;
-}
-
-END {
-    my $st = $?;
-    $_->stop for @SERVERS;
-    $? = $st;
 }
 
 1;

@@ -49,11 +49,10 @@ use File::Temp qw(tempdir);
 use IO::Select;
 use IO::Socket::IP;
 use JSON::PP ();
-use POSIX qw(:sys_wait_h);
 use Socket qw(SOL_SOCKET SO_LINGER SO_RCVBUF SO_SNDBUF IPPROTO_TCP TCP_NODELAY);
 use Time::HiRes qw(time sleep);
+use parent 'Test::Portcullis::Server';    # start, port, pid, stop
 
-my @ORIGINS;
 my $JSON = JSON::PP->new->canonical->allow_nonref;
 
 # The 64 KB block every pattern body repeats (deterministic, not all text).
@@ -85,22 +84,12 @@ sub new {
                 Proto => 'tcp', Blocking => 0);
             push @{ $self->{fillers} }, $f if $f;
         }
-        push @ORIGINS, $self;
-        return $self;
+        return $self->track;
     }
-    my $pid = fork() // die "fork: $!";
-    if ($pid == 0) {
-        $self->_serve($ls);
-        POSIX::_exit(0);
-    }
-    close($ls);
-    $self->{pid} = $pid;
-    push @ORIGINS, $self;
-    return $self;
+    return $self->start($ls, sub { $self->_connection(@_) },
+        lifetime => $self->{lifetime}, on_accept => sub { $self->_record_accept });
 }
 
-sub port { $_[0]{port} }
-sub pid  { $_[0]{pid} }
 sub name { $_[0]{name} }
 sub addr { my $h = $_[0]{host} // '127.0.0.1'; return ($h =~ /:/ ? "[$h]" : $h) . ":$_[0]{port}" }
 
@@ -145,21 +134,7 @@ sub stop {
     my ($self) = @_;
     return if $self->{owner} != $$;
     if ($self->{ls}) { close($self->{ls}); delete $self->{ls}; delete $self->{fillers}; }
-    return unless $self->{pid};
-    kill 'TERM', $self->{pid};
-    my $deadline = time() + 5;
-    while (time() < $deadline) {
-        last if waitpid($self->{pid}, WNOHANG) == $self->{pid};
-        sleep(0.01);
-    }
-    if (kill 0, $self->{pid}) { kill 'KILL', $self->{pid}; waitpid($self->{pid}, 0) }
-    $self->{pid} = undef;
-}
-
-END {
-    my $st = $?;
-    $_->stop for @ORIGINS;
-    $? = $st;
+    $self->SUPER::stop;
 }
 
 # sha256 (hex) of the first $n bytes of the pattern.
@@ -205,34 +180,12 @@ sub _record {
     close($fh);
 }
 
-sub _serve {
-    my ($self, $ls) = @_;
-    my %kids;
-    my $stop = 0;
-    $SIG{ALRM} = sub { kill 'KILL', keys %kids; POSIX::_exit(0) };
-    alarm($self->{lifetime});
-    $SIG{TERM} = sub { $stop = 1 };
-    $SIG{CHLD} = sub { while ((my $k = waitpid(-1, WNOHANG)) > 0) { delete $kids{$k} } };
-    $SIG{PIPE} = 'IGNORE';
-    my $serial = 0;
-    while (!$stop) {
-        my $c = $ls->accept or next;
-        $serial++;
-        sysopen(my $fh, "$self->{dir}/accepts", O_WRONLY | O_APPEND | O_CREAT);
-        syswrite($fh, 'A') if $fh;
-        close($fh) if $fh;
-        my $k = fork();
-        if (defined $k && $k == 0) {
-            $SIG{TERM} = 'DEFAULT';
-            $SIG{CHLD} = 'DEFAULT';
-            close($ls);
-            $self->_connection($c, $serial);
-            POSIX::_exit(0);
-        }
-        $kids{$k} = 1 if $k;
-        close($c);
-    }
-    kill 'TERM', keys %kids;
+# One byte per accepted connection (see accepts).
+sub _record_accept {
+    my ($self) = @_;
+    sysopen(my $fh, "$self->{dir}/accepts", O_WRONLY | O_APPEND | O_CREAT) or return;
+    syswrite($fh, 'A');
+    close($fh);
 }
 
 sub _rst {
@@ -243,6 +196,7 @@ sub _rst {
 
 sub _connection {
     my ($self, $c, $conn) = @_;
+    $SIG{PIPE} = 'IGNORE';    # a peer that went away is a false _write, not a death
     setsockopt($c, IPPROTO_TCP, TCP_NODELAY, 1);
     setsockopt($c, SOL_SOCKET, SO_RCVBUF, $self->{rcvbuf}) if $self->{rcvbuf};
     if ($self->{noread}) {
