@@ -751,7 +751,11 @@ px_finish(pc_http_proxy_ctx_t *ctx)
         pc_http_balancer_success(&ctx->rt->bal, (uint32_t) ctx->peer);
     }
     if (ctx->uc != NULL) {
-        ev_io_stop(PX_LOOP, &ctx->uc->c->rev);
+        /* A kept connection's read watcher runs on as the pool's idle
+         * watch (pool_put changes its callback). */
+        if (!keep) {
+            ev_io_stop(PX_LOOP, &ctx->uc->c->rev);
+        }
         ev_io_stop(PX_LOOP, &ctx->uc->c->wev);
         ev_timer_stop(PX_LOOP, &ctx->uc->c->timer);
     }

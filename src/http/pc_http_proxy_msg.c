@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "core/pc_str.h"
+#include "http/pc_http_chars.h"
 #include "http/pc_http_proxy_msg.h"
 
 void
@@ -148,8 +149,7 @@ pc_http_proxy_resp_reusable(const pc_http_proxy_resp_t *rs)
 static bool
 is_tchar(u_char c)
 {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
-           || (c >= '0' && c <= '9') || (c != 0 && strchr("!#$%&'*+-.^_`|~", c));
+    return pc_http_tchar_tab[c] != 0;
 }
 
 bool
@@ -160,10 +160,13 @@ pc_http_proxy_conn_token(const pc_http_head_t *h, const u_char *buf,
     const u_char           *p, *last, *tok;
     uint32_t                n;
 
-    for (n = 0; n < h->nheaders; n++) {
+    if (h->idx[PC_HTTP_H_CONNECTION] == 0) {
+        return false;
+    }
+    for (n = h->idx[PC_HTTP_H_CONNECTION] - 1; n < h->nheaders; n++) {
         f = &h->headers[n];
-        if (f->id != PC_HTTP_H_CONNECTION) {
-            continue;
+        if (f->id != PC_HTTP_H_CONNECTION || f->value_len < len) {
+            continue;           /* no token of this field can be that long */
         }
         p = buf + f->value;
         last = p + f->value_len;

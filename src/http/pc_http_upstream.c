@@ -204,16 +204,6 @@ idle_unlink(pc_http_upconn_t *uc)
     rt->nidle--;
 }
 
-static void
-stop_watchers(pc_conn_t *c)
-{
-    struct ev_loop *loop = pc_worker->loop;
-
-    ev_io_stop(loop, &c->rev);
-    ev_io_stop(loop, &c->wev);
-    ev_timer_stop(loop, &c->timer);
-}
-
 /* Readable while idle: EOF, an error, or bytes nobody asked for.  Any of
  * them makes the connection unusable; a spurious wake-up does not. */
 static void
@@ -268,7 +258,10 @@ pc_http_upstream_pool_get(pc_http_upstream_rt_t *rt, uint32_t peer)
     for (uc = rt->idle; uc != NULL; uc = uc->next) {
         if (uc->peer == peer) {
             idle_unlink(uc);
-            stop_watchers(uc->c);
+            /* The read watcher runs on: the new owner changes its
+             * callback (ev_set_cb), which costs nothing. */
+            ev_io_stop(pc_worker->loop, &uc->c->wev);
+            ev_timer_stop(pc_worker->loop, &uc->c->timer);
             return uc;
         }
     }
@@ -290,7 +283,10 @@ pc_http_upstream_pool_put(pc_http_upconn_t *uc)
         pc_http_upstream_close(uc);
         return;
     }
-    stop_watchers(c);
+    /* The read watcher may still run (the owner's): a new callback is
+     * enough, no stop and start. */
+    ev_io_stop(pc_worker->loop, &c->wev);
+    ev_timer_stop(pc_worker->loop, &c->timer);
     uc->owner = NULL;
     uc->idle = 1;
     c->data = uc;
