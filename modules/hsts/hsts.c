@@ -42,7 +42,7 @@ static pc_rc_t
 url_host(pc_http_request_t *r, pc_str_t *out)
 {
     const struct sockaddr *sa;
-    socklen_t              len;
+    pc_sockaddr_t          local;
     char                   text[INET6_ADDRSTRLEN + 2];
     size_t                 n;
 
@@ -50,8 +50,9 @@ url_host(pc_http_request_t *r, pc_str_t *out)
         *out = r->host;
         return PC_OK;
     }
-    sa = pc_conn_local_addr(r->c, &len);
-    if (sa == NULL || (n = pc_sockaddr_text(sa, text, sizeof(text), 0)) == 0)
+    sa = &local.sa;
+    if (pc_conn_local_addr(r->c, &local) == 0
+        || (n = pc_sockaddr_text(sa, text, sizeof(text), 0)) == 0)
         return PC_ERROR;
     if (sa->sa_family == AF_INET6 && text[0] != '[') {
         out->data = pc_pnalloc(r->pool, n + 2);

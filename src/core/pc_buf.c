@@ -24,6 +24,7 @@
 typedef struct {
     uint32_t    size;       /* 0: class unused */
     uint32_t    nfree;
+    uint32_t    nlow;       /* fewest free since the last pc_buf_trim */
     pc_buf_t   *free;
 } buf_class_t;
 
@@ -66,6 +67,8 @@ pc_buf_get(size_t size)
         b = bc->free;
         bc->free = b->next_free;
         bc->nfree--;
+        if (bc->nfree < bc->nlow)
+            bc->nlow = bc->nfree;
     } else {
         b = malloc(BUF_HDR + size);
         if (b == NULL)
@@ -118,7 +121,32 @@ pc_buf_release_all(void)
             free(b);
         }
         classes[i].nfree = 0;
+        classes[i].nlow = 0;
     }
+}
+
+/* See pc_buf.h.  The buffers no pc_buf_get needed since the last trim
+ * were idle all that time: give them back, keeping a few. */
+size_t
+pc_buf_trim(unsigned keep)
+{
+    buf_class_t *bc;
+    pc_buf_t    *b;
+    size_t       freed = 0;
+    unsigned     i;
+
+    for (i = 0; i < BUF_CLASSES; i++) {
+        bc = &classes[i];
+        while (bc->nlow > keep && (b = bc->free) != NULL) {
+            bc->free = b->next_free;
+            bc->nfree--;
+            bc->nlow--;
+            freed += BUF_HDR + b->size;
+            free(b);
+        }
+        bc->nlow = bc->nfree;
+    }
+    return freed;
 }
 
 /* See pc_buf.h. */

@@ -40,6 +40,12 @@ void pc_buf_put(pc_buf_t *b);
 /* Free every cached buffer (worker exit, tests). */
 void pc_buf_release_all(void);
 
+/* Free the cached buffers of each size that no pc_buf_get took since the
+ * previous call (they sat idle all that time), keeping at least keep of
+ * each size.  Returns the bytes given back to malloc.  For a periodic trim
+ * after a burst; the caller may then malloc_trim. */
+size_t pc_buf_trim(unsigned keep);
+
 /* Number of free buffers cached for size (metrics, tests). */
 unsigned pc_buf_free_count(size_t size);
 

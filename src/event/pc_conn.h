@@ -32,8 +32,6 @@ struct pc_conn_s {
     pc_listening_t *listening;      /* NULL for upstream connections         */
     pc_sockaddr_t   peer;
     socklen_t       peerlen;
-    pc_sockaddr_t   local;          /* filled lazily: pc_conn_local_addr()   */
-    socklen_t       locallen;
     uint64_t        number;         /* $connection: per-worker counter       */
 
     pc_conn_recv_pt   recv;         /* plain: recv(2); TLS replaces these    */
@@ -73,8 +71,9 @@ void pc_conn_close(pc_conn_t *c);
 ssize_t pc_conn_recv_plain(pc_conn_t *c, u_char *buf, size_t size);
 ssize_t pc_conn_writev_plain(pc_conn_t *c, struct iovec *iov, int iovcnt);
 
-/* Local address of c (getsockname once, cached). */
-const struct sockaddr *pc_conn_local_addr(pc_conn_t *c, socklen_t *len);
+/* Local address of c into *out (getsockname: $server_addr is rare, and
+ * 32 bytes in every connection are not); its length, 0 on failure. */
+socklen_t pc_conn_local_addr(pc_conn_t *c, pc_sockaddr_t *out);
 
 /* Worker-wide: call drain() on every connection (graceful shutdown). */
 void pc_conn_drain_all(pc_worker_t *wk);

@@ -24,6 +24,9 @@
  * requests, so a buffer full of them never recurses.
  */
 #include <errno.h>
+#ifdef HAVE_MALLOC_TRIM
+#include <malloc.h>
+#endif
 #include <stdlib.h>
 #include <string.h>
 #include <arpa/inet.h>
@@ -40,6 +43,8 @@
 #define LINGER_MS        2000     /* lingering close: total time bound       */
 #define LINGER_MAX_KIB   1024     /* ... and bytes drained (KiB)             */
 #define BODY_GRACE_MS    5000     /* client_body_min_rate is not judged before */
+#define TRIM_S           1.0      /* caches idle this long go back to malloc */
+#define TRIM_KEEP        8        /* ... all but this many of each          */
 
 #define LOOP(c)  ((c)->wk->loop)
 
@@ -53,6 +58,8 @@ static hc_slab_t      *hc_slabs;
 static pc_http_conn_t *hc_free;
 static pc_pool_t      *pool_cache[POOL_CACHE_MAX];
 static unsigned        npools;
+static unsigned        npools_low;  /* fewest cached since the last trim  */
+static ev_timer        trim_timer;
 static u_char          linger_scratch[4096];
 
 static void on_read(struct ev_loop *loop, ev_io *w, int revents);
@@ -101,7 +108,40 @@ hc_release(pc_http_conn_t *hc)
 static pc_pool_t *
 pool_get(void)
 {
-    return npools > 0 ? pool_cache[--npools] : pc_pool_create(PC_HTTP_POOL_SIZE);
+    if (npools == 0)
+        return pc_pool_create(PC_HTTP_POOL_SIZE);
+    if (--npools < npools_low)
+        npools_low = npools;
+    return pool_cache[npools];
+}
+
+/*
+ * After a burst the caches hold what its peak needed.  Once a second, while
+ * they hold more than TRIM_KEEP, what nobody took for that whole second
+ * (the low-water mark) goes back to malloc, oldest first, and malloc_trim
+ * returns the pages: memory follows the load down as well as up.
+ */
+static void
+on_trim(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    unsigned n, i;
+    size_t   freed;
+
+    PC_UNUSED(w);
+    PC_UNUSED(revents);
+    n = npools_low > TRIM_KEEP ? npools_low - TRIM_KEEP : 0;
+    for (i = 0; i < n; i++)
+        pc_pool_destroy(pool_cache[i]);
+    npools -= n;
+    memmove(pool_cache, pool_cache + n, npools * sizeof(pool_cache[0]));
+    npools_low = npools;
+    freed = pc_buf_trim(TRIM_KEEP) + n * PC_HTTP_POOL_SIZE;
+#ifdef HAVE_MALLOC_TRIM
+    if (freed > 0)
+        malloc_trim(0);
+#endif
+    if (freed > 0 || npools > TRIM_KEEP)
+        ev_timer_start(loop, &trim_timer);
 }
 
 /* Reset (cleanups run) and keep for the next request, or free. */
@@ -111,6 +151,11 @@ pool_put(pc_pool_t *pool)
     if (npools < POOL_CACHE_MAX) {
         pc_pool_reset(pool);
         pool_cache[npools++] = pool;
+        if (npools > TRIM_KEEP && !ev_is_active(&trim_timer) && pc_worker != NULL) {
+            ev_timer_init(&trim_timer, on_trim, TRIM_S, 0.);
+            ev_timer_start(pc_worker->loop, &trim_timer);
+            npools_low = npools;
+        }
     } else {
         pc_pool_destroy(pool);
     }
@@ -123,8 +168,11 @@ pc_http_runtime_release(void)
 {
     hc_slab_t *s;
 
+    if (pc_worker != NULL)
+        ev_timer_stop(pc_worker->loop, &trim_timer);
     while (npools > 0)
         pc_pool_destroy(pool_cache[--npools]);
+    npools_low = 0;
     /* Slabs go only when no connection uses them: at worker exit. */
     while ((s = hc_slabs) != NULL) {
         hc_slabs = s->next;

@@ -490,13 +490,11 @@ static pc_rc_t
 var_server(pc_http_request_t *r, pc_str_t *out, uintptr_t data)
 {
     const struct sockaddr *sa;
-    socklen_t len;
+    pc_sockaddr_t local;
 
-    if (r->c == NULL)
+    if (r->c == NULL || pc_conn_local_addr(r->c, &local) == 0)
         return PC_DECLINED;
-    sa = pc_conn_local_addr(r->c, &len);
-    if (sa == NULL)
-        return PC_DECLINED;
+    sa = &local.sa;
     if (data == 1)
         return num_value(r, out, sockaddr_port(sa));
     return pc_http_addr_text(r->pool, sa, out);

@@ -103,6 +103,44 @@ test_not_pooled(void)
     ok(1, "put(NULL) is a no-op");
 }
 
+/* pc_buf_trim frees only what sat idle since the previous trim. */
+static void
+test_trim(void)
+{
+    pc_buf_t *b[20];
+    unsigned  i;
+    size_t    freed;
+
+    pc_buf_release_all();
+    for (i = 0; i < 20; i++)
+        b[i] = pc_buf_get(4096);
+    for (i = 0; i < 20; i++)
+        pc_buf_put(b[i]);
+    is_int(pc_buf_free_count(4096), 20, "trim: 20 cached after a burst");
+    is_int((int) pc_buf_trim(4), 0, "trim: nothing used in this period is freed");
+    is_int(pc_buf_free_count(4096), 20, "trim: all 20 still cached");
+    freed = pc_buf_trim(4);
+    is_int(pc_buf_free_count(4096), 4, "trim: a period later all but 4 are freed");
+    ok(freed >= 16 * 4096, "trim: reports the bytes given back");
+
+    /* 3 of the 4 taken: one sat idle the whole period and goes; the three
+     * in use are the caller's and come back later. */
+    for (i = 0; i < 3; i++)
+        b[i] = pc_buf_get(4096);
+    ok(pc_buf_trim(0) >= 4096, "trim: the one idle buffer is freed");
+    is_int(pc_buf_free_count(4096), 0, "trim: none cached while 3 are in use");
+    for (i = 0; i < 3; i++)
+        pc_buf_put(b[i]);
+    is_int(pc_buf_free_count(4096), 3, "trim: returned ones are cached again");
+    is_int((int) pc_buf_trim(0), 0, "trim: they were in use this period");
+    b[0] = pc_buf_get(4096);
+    pc_buf_put(b[0]);
+    pc_buf_trim(0);
+    is_int(pc_buf_free_count(4096), 1, "trim: keeps the one used in the period");
+    pc_buf_trim(0);
+    is_int(pc_buf_free_count(4096), 0, "trim: frees it once idle for a whole period");
+}
+
 int
 main(void)
 {
@@ -111,6 +149,7 @@ main(void)
     test_cap();
     test_many_classes();
     test_not_pooled();
+    test_trim();
     pc_buf_release_all();
     is_int(pc_buf_free_count(4096), 0, "release_all empties the caches");
     is_int(pc_buf_free_count(2048), 0, "every class");
