@@ -260,6 +260,75 @@ pc_conn_free_cache(void)
     free_conns = NULL;
 }
 
+/*
+ * The deadline lives in c->timer.repeat as monotonic milliseconds (0:
+ * none).  libev reads repeat only when the timer fires: a non-zero value
+ * makes it re-arm the timer by that much before calling us, so the
+ * callback's pc_conn_timer_expired always ends with the timer stopped or
+ * armed exactly for the rest of the deadline.
+ */
+#define DUE(c)  ((c)->timer.repeat)
+
+/* Arm the timer to fire ms from now (stop first if armed). */
+static void
+timer_arm(pc_conn_t *c, pc_msec_t ms)
+{
+    struct ev_loop *loop = c->wk->loop;
+    double          due = DUE(c);
+
+    ev_timer_stop(loop, &c->timer);
+    ev_timer_set(&c->timer, (double) ms / 1000.0, 0.0);
+    DUE(c) = due;
+    ev_timer_start(loop, &c->timer);
+}
+
+/* See pc_conn.h. */
+void
+pc_conn_timer_set(pc_conn_t *c, pc_msec_t ms)
+{
+    if (ms <= 0) {
+        DUE(c) = 0.0;
+        return;
+    }
+    /* Armed no later than the new deadline: it will re-arm itself. */
+    if (ev_is_active(&c->timer)
+        && ev_timer_remaining(c->wk->loop, &c->timer) * 1000.0 <= (double) ms)
+    {
+        DUE(c) = (double) (pc_time.mono_ms + ms);
+        return;
+    }
+    DUE(c) = (double) (pc_time.mono_ms + ms);
+    timer_arm(c, ms);
+}
+
+/* See pc_conn.h. */
+bool
+pc_conn_timer_expired(pc_conn_t *c)
+{
+    pc_msec_t due = (pc_msec_t) DUE(c);
+
+    if (due == 0) {
+        ev_timer_stop(c->wk->loop, &c->timer);
+        return false;
+    }
+    if (due > pc_time.mono_ms) {
+        timer_arm(c, due - pc_time.mono_ms);
+        return false;
+    }
+    DUE(c) = 0.0;
+    ev_timer_stop(c->wk->loop, &c->timer);
+    return true;
+}
+
+/* See pc_conn.h. */
+pc_msec_t
+pc_conn_timer_left(pc_conn_t *c)
+{
+    pc_msec_t due = (pc_msec_t) DUE(c);
+
+    return due == 0 ? -1 : pc_max(due - pc_time.mono_ms, 0);
+}
+
 /* See pc_conn.h. */
 ssize_t
 pc_conn_recv_plain(pc_conn_t *c, u_char *buf, size_t size)

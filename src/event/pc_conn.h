@@ -66,6 +66,22 @@ pc_conn_t *pc_conn_new(pc_worker_t *wk, int fd, pc_listening_t *ls);
 /* Stop watchers and timer, close the fd, drop the cycle reference, free. */
 void pc_conn_close(pc_conn_t *c);
 
+/*
+ * c->timer as a deadline that is cheap to move.  Moving it later (the
+ * common case: a keep-alive or header timeout renewed on every request)
+ * only records it; the timer, still armed for the earlier time, re-arms
+ * itself for the rest when it fires.  ms <= 0 disarms the same way.  Only
+ * an earlier deadline touches libev's timer heap.  c->timer's callback
+ * must begin with `if (!pc_conn_timer_expired(c)) return;`, and c->timer
+ * must not be used through ev_timer_* directly meanwhile (the deadline is
+ * kept in its repeat field, which a one-shot timer does not otherwise use).
+ */
+void pc_conn_timer_set(pc_conn_t *c, pc_msec_t ms);
+bool pc_conn_timer_expired(pc_conn_t *c);
+
+/* Milliseconds until c's deadline (pc_conn_timer_set); -1 when none. */
+pc_msec_t pc_conn_timer_left(pc_conn_t *c);
+
 /* Default plain I/O: return bytes, 0 on EOF (sets c->eof), -1 with errno
  * EAGAIN when it would block, -1 otherwise (sets c->error). */
 ssize_t pc_conn_recv_plain(pc_conn_t *c, u_char *buf, size_t size);

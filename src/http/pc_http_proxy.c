@@ -150,20 +150,18 @@ pc_http_proxy_end(pc_http_proxy_ctx_t *ctx, pc_rc_t rc)
 void
 pc_http_proxy_timer(pc_http_proxy_ctx_t *ctx, int kind, pc_msec_t ms, bool restart)
 {
-    ev_timer *t = &ctx->uc->c->timer;
+    pc_conn_t *c = ctx->uc->c;
 
     if (kind == 0) {
-        ev_timer_stop(PX_LOOP, t);
+        pc_conn_timer_set(c, 0);
         ctx->timer_kind = 0;
         return;
     }
     if (ctx->deadline > 0) {
         ms = pc_min(ms, pc_max(ctx->deadline - PX_NOW, 1));
     }
-    if (restart || kind != ctx->timer_kind || !ev_is_active(t)) {
-        ev_timer_stop(PX_LOOP, t);
-        ev_timer_set(t, (ev_tstamp) ms / 1000.0, 0.0);
-        ev_timer_start(PX_LOOP, t);
+    if (restart || kind != ctx->timer_kind || pc_conn_timer_left(c) < 0) {
+        pc_conn_timer_set(c, ms);
         ctx->timer_kind = kind;
     }
 }
@@ -243,7 +241,7 @@ px_attach(pc_http_proxy_ctx_t *ctx, pc_http_upconn_t *uc)
      * changed" flag would cost an epoll_ctl per request.  The read watcher
      * keeps running if it was (a pooled connection's idle watch). */
     ev_io_stop(PX_LOOP, &c->wev);
-    ev_timer_stop(PX_LOOP, &c->timer);
+    pc_conn_timer_set(c, 0);
     ev_set_cb(&c->rev, on_up_read);
     ev_set_cb(&c->wev, on_up_write);
     ev_set_cb(&c->timer, on_up_timer);
@@ -483,7 +481,7 @@ px_fail(pc_http_proxy_ctx_t *ctx, pc_http_proxy_phase_e phase, int err,
     att->response = PX_NOW - att->start;
     px_log_failure(ctx, phase, err, what, stale ? PC_LOG_INFO : PC_LOG_ERR);
     if (ctx->uc != NULL) {
-        ev_timer_stop(PX_LOOP, &ctx->uc->c->timer);
+        pc_conn_timer_set(ctx->uc->c, 0);
     }
     px_release(ctx, false);
     if (stale) {
@@ -757,7 +755,7 @@ px_finish(pc_http_proxy_ctx_t *ctx)
             ev_io_stop(PX_LOOP, &ctx->uc->c->rev);
         }
         ev_io_stop(PX_LOOP, &ctx->uc->c->wev);
-        ev_timer_stop(PX_LOOP, &ctx->uc->c->timer);
+        pc_conn_timer_set(ctx->uc->c, 0);
     }
     px_release(ctx, keep);
     px_release_body(ctx);
@@ -1136,9 +1134,9 @@ on_up_timer(struct ev_loop *loop, ev_timer *w, int revents)
     pc_http_proxy_phase_e        phase;
     bool              deadline;
 
+    PC_UNUSED(loop);
     PC_UNUSED(revents);
-    if (ctx == NULL) {
-        ev_timer_stop(loop, w);
+    if (!pc_conn_timer_expired(c) || ctx == NULL) {
         return;
     }
     hc = ctx->r->hc;

@@ -198,11 +198,7 @@ default_conf(pc_conn_t *c)
 static void
 set_timer(pc_conn_t *c, pc_msec_t ms)
 {
-    ev_timer_stop(LOOP(c), &c->timer);
-    if (ms > 0) {
-        ev_timer_set(&c->timer, (double) ms / 1000.0, 0.0);
-        ev_timer_start(LOOP(c), &c->timer);
-    }
+    pc_conn_timer_set(c, ms);
 }
 
 /* Contract: one more runtime/module frame is on hc's stack; nothing frees
@@ -322,8 +318,7 @@ drain_idle(pc_http_conn_t *hc)
 
     if (recv(c->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT) > 0)
         return;                         /* the read watcher serves it */
-    if (!ev_is_active(&c->timer)
-        || ev_timer_remaining(LOOP(c), &c->timer) * 1000.0 > PC_HTTP_DRAIN_GRACE_MS)
+    if (pc_conn_timer_left(c) < 0 || pc_conn_timer_left(c) > PC_HTTP_DRAIN_GRACE_MS)
         set_timer(c, PC_HTTP_DRAIN_GRACE_MS);
 }
 
@@ -600,7 +595,7 @@ request_start(pc_http_conn_t *hc, pc_rc_t parse_rc)
     hc->state = PC_HC_ACTIVE;
     /* c->rev stays on: read_active stops it at the first event nobody
      * wants, and an unchanged epoll set costs no epoll_ctl per request. */
-    ev_timer_stop(LOOP(c), &c->timer);
+    set_timer(c, 0);
     hc->busy++;
     if (parse_rc != PC_OK) {
         if (r->head.version != 0)
@@ -824,7 +819,7 @@ req_end(pc_http_conn_t *hc)
              && (r->status >= 400 || !r->body_done || in->pos < in->last);
     ev_timer_stop(LOOP(c), &req->send_timer);
     ev_io_stop(LOOP(c), &c->wev);
-    ev_timer_stop(LOOP(c), &c->timer);
+    set_timer(c, 0);
     r->done = 1;
     req_log(hc, req);
 
@@ -1302,7 +1297,7 @@ read_active(pc_http_conn_t *hc)
     }
     ev_io_stop(LOOP(c), &c->rev);
     req->body_wait = 0;
-    ev_timer_stop(LOOP(c), &c->timer);
+    set_timer(c, 0);
     req->wait_total += pc_time.mono_ms - req->wait_start;
     hc->busy++;
     if (req->discarding)
@@ -1378,7 +1373,7 @@ on_timer(struct ev_loop *loop, ev_timer *w, int revents)
 
     PC_UNUSED(loop);
     PC_UNUSED(revents);
-    if (hc == NULL)
+    if (!pc_conn_timer_expired(c) || hc == NULL)
         return;
     switch (hc->state) {
     case PC_HC_HEAD:

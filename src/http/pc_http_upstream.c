@@ -237,7 +237,8 @@ on_idle_timeout(struct ev_loop *loop, ev_timer *w, int revents)
 
     PC_UNUSED(loop);
     PC_UNUSED(revents);
-    pc_http_upstream_close(c->data);
+    if (pc_conn_timer_expired(c))
+        pc_http_upstream_close(c->data);
 }
 
 static void
@@ -261,7 +262,7 @@ pc_http_upstream_pool_get(pc_http_upstream_rt_t *rt, uint32_t peer)
             /* The read watcher runs on: the new owner changes its
              * callback (ev_set_cb), which costs nothing. */
             ev_io_stop(pc_worker->loop, &uc->c->wev);
-            ev_timer_stop(pc_worker->loop, &uc->c->timer);
+            pc_conn_timer_set(uc->c, 0);
             return uc;
         }
     }
@@ -286,7 +287,6 @@ pc_http_upstream_pool_put(pc_http_upconn_t *uc)
     /* The read watcher may still run (the owner's): a new callback is
      * enough, no stop and start. */
     ev_io_stop(pc_worker->loop, &c->wev);
-    ev_timer_stop(pc_worker->loop, &c->timer);
     uc->owner = NULL;
     uc->idle = 1;
     c->data = uc;
@@ -296,8 +296,7 @@ pc_http_upstream_pool_put(pc_http_upconn_t *uc)
     ev_io_start(pc_worker->loop, &c->rev);
     ev_set_cb(&c->timer, on_idle_timeout);
     c->timer.data = c;
-    ev_timer_set(&c->timer, (ev_tstamp) u->keepalive_timeout / 1000.0, 0.0);
-    ev_timer_start(pc_worker->loop, &c->timer);
+    pc_conn_timer_set(c, u->keepalive_timeout);
 
     uc->prev = NULL;
     uc->next = rt->idle;
