@@ -7,8 +7,14 @@
  * may never appear inside a head line (NUL, controls other than HTAB, DEL)
  * and enforces the line and head limits as bytes arrive, so a peer can never
  * make the caller buffer more than the limits allow.  Once a line is complete
- * a small function parses just that line.  p->line_start is where the
- * current line began, p->pos where the scan resumes.  Every decision is taken
+ * a small function parses just that line.  Within a complete line, field
+ * names, the request target and Host values are also scanned 16 bytes at a
+ * time (SSE2) and known names and tokens are compared a word at a time; the
+ * byte tables stay the reference, and each fast path either gives the
+ * table's answer or hands over to the table.  A block is loaded only inside
+ * buf[0 .. len), and never decides anything past the line end.
+ * p->line_start is where the current line began, p->pos where the scan
+ * resumes.  Every decision is taken
  * either at a fixed byte position (limits, forbidden bytes) or on a complete
  * line, so the outcome depends only on buf[0 .. len), never on how the bytes
  * were split between calls: feeding one byte at a time gives the same head.
@@ -85,6 +91,7 @@
 #define LIMIT_CAP            0x7fffffffu /* keeps offsets and sums in range */
 #define MAX_EMPTY_LINES      4
 #define CL_MAX               ((int64_t) 1 << 62)
+#define CL_SHORT_DIGITS      18 /* 10^18 - 1 < CL_MAX: no overflow test needed */
 
 /* p->state */
 enum { ST_FIRST = 0, ST_HEADERS, ST_DONE, ST_FAILED };
@@ -161,11 +168,13 @@ static const uint8_t target_tab[256] = {
     0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 0xe0 */
     0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 0xf0 */
 };
-/* reg-name / IPv4 bytes we accept in a host */
+/* reg-name / IPv4 bytes we accept in a host: HOST_BYTE, or HOST_DOT for '.' */
+#define HOST_BYTE 1
+#define HOST_DOT  2
 static const uint8_t host_tab[256] = {
     0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 0x00 */
     0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 0x10 */
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 0, /* 0x20 */
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 2, 0, /* 0x20 */
     1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, /* 0x30 */
     0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0x40 */
     1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, /* 0x50 */
@@ -212,25 +221,88 @@ static const char *const method_names[] = {
 };
 /* clang-format on */
 
+/* Unaligned loads that compile to one move (memcpy keeps them free of
+ * alignment and aliasing trouble). */
+static inline uint64_t
+load8(const void *s)
+{
+    uint64_t v;
+
+    memcpy(&v, s, 8);
+    return v;
+}
+
+static inline uint32_t
+load4(const void *s)
+{
+    uint32_t v;
+
+    memcpy(&v, s, 4);
+    return v;
+}
+
+static inline uint16_t
+load2(const void *s)
+{
+    uint16_t v;
+
+    memcpy(&v, s, 2);
+    return v;
+}
+
+#define FOLD8 UINT64_C(0x2020202020202020)
+#define FOLD4 UINT32_C(0x20202020)
+#define FOLD2 UINT16_C(0x2020)
+
+/*
+ * Compare s[0 .. n) with lit[0 .. n), every byte of s OR-ed with fold (0 or
+ * 0x20 per byte), without a loop over bytes: the n bytes are covered by
+ * words of 8 (or 4, or 2), the last one overlapping the one before, so no
+ * byte outside either string is read.  Byte order does not matter: both
+ * sides are loaded the same way.
+ */
+static inline int
+eq_words(const u_char *s, const char *lit, size_t n, int fold)
+{
+    const uint64_t f8 = fold ? FOLD8 : 0;
+    const uint32_t f4 = (uint32_t) f8;
+    const uint16_t f2 = (uint16_t) f8;
+    size_t i;
+
+    if (n >= 8) {
+        for (i = 0; i + 8 < n; i += 8) {
+            if ((load8(s + i) | f8) != load8(lit + i)) {
+                return 0;
+            }
+        }
+        return (load8(s + n - 8) | f8) == load8(lit + n - 8);
+    }
+    if (n >= 4) {
+        return ((load4(s) | f4) == load4(lit)) && ((load4(s + n - 4) | f4) == load4(lit + n - 4));
+    }
+    if (n >= 2) {
+        return ((uint16_t) (load2(s) | f2) == load2(lit))
+               && ((uint16_t) (load2(s + n - 2) | f2) == load2(lit + n - 2));
+    }
+    return n == 0 || (u_char) (s[0] | (u_char) f2) == (u_char) lit[0];
+}
+
 /*
  * Case-insensitive compare of a token against a lower-case literal made of
  * letters, digits and '-'.  OR-ing 0x20 folds case; it can only confuse a
- * literal byte with a control byte, which a token never contains.
+ * literal byte with a control byte, which a token never contains (nor does
+ * any complete head line, where only HTAB of the controls may appear).
  */
 static inline int
 eq_lower(const u_char *s, const char *lit, size_t n)
 {
-    size_t i;
-
-    for (i = 0; i < n; i++) {
-        if ((u_char) (s[i] | 0x20) != (u_char) lit[i]) {
-            return 0;
-        }
-    }
-    return 1;
+    return eq_words(s, lit, n, 1);
 }
 
-/* Header name (a token) -> id: switch on the length, then one compare. */
+/*
+ * Header name (a token) -> id: switch on the length and the first letter,
+ * then one compare of the whole name.
+ */
 static pc_http_hdr_e
 classify_header(const u_char *s, size_t n)
 {
@@ -302,7 +374,7 @@ classify_method(const u_char *s, size_t n)
     default:
         return PC_HTTP_UNKNOWN;
     }
-    return memcmp(s, method_names[m], n) == 0 ? m : PC_HTTP_UNKNOWN;
+    return eq_words(s, method_names[m], n, 0) ? m : PC_HTTP_UNKNOWN;
 }
 
 static pc_rc_t
@@ -369,11 +441,105 @@ scan_line(const u_char *b, size_t i, size_t stop)
     return i;
 }
 
+#if defined(__SSE2__)
+/* Per byte of v: 0xff where lo <= byte <= lo + width (unsigned), else 0. */
+static inline __m128i
+in_range(__m128i v, char lo, char width)
+{
+    __m128i d = _mm_sub_epi8(v, _mm_set1_epi8(lo));
+
+    return _mm_cmpeq_epi8(_mm_min_epu8(d, _mm_set1_epi8(width)), d);
+}
+#endif
+
+/*
+ * The end of the field name starting at s: the first index in [s, e) whose
+ * byte is not a tchar, or e (same as span() with pc_http_tchar_tab).  With
+ * SSE2, 16 bytes at a time while they are letters and '-' (what names are
+ * made of in practice); the first other byte ends the name if it is the
+ * ':', else the table takes over from there.  Fast bytes are never
+ * the CR or LF at b[e], so blocks stop at e; a block is loaded only when it
+ * lies inside buf[0 .. len).
+ */
+static inline size_t
+name_end(const u_char *b, size_t i, size_t e, size_t len)
+{
+#if defined(__SSE2__)
+    while (len - i >= 16) {
+        __m128i v = _mm_loadu_si128((const __m128i *) (const void *) (b + i));
+        __m128i alpha = in_range(_mm_or_si128(v, _mm_set1_epi8(0x20)), 'a', 'z' - 'a');
+        __m128i fast = _mm_or_si128(alpha, _mm_cmpeq_epi8(v, _mm_set1_epi8('-')));
+        unsigned other = ~(unsigned) _mm_movemask_epi8(fast) & 0xffffu;
+
+        if (other != 0) {
+            i += (size_t) __builtin_ctz(other);
+            if (b[i] == ':') {
+                return i;
+            }
+            break;
+        }
+        i += 16;
+    }
+#else
+    (void) len;
+#endif
+    return span(pc_http_tchar_tab, b, i, e);
+}
+
+/*
+ * The end of the request target starting at i: the first index in [i, e)
+ * whose byte is not in target_tab, or e (same as span() with target_tab);
+ * *q is set to the first '?' before that end, or to the end.  With SSE2, 16
+ * bytes at a time (target bytes are 0x21 .. 0x7e but '#'); loads as in
+ * name_end().
+ */
+static inline size_t
+target_end(const u_char *b, size_t i, size_t e, size_t len, size_t *q)
+{
+    size_t qs = SIZE_MAX;
+
+#if defined(__SSE2__)
+    while (len - i >= 16) {
+        __m128i v = _mm_loadu_si128((const __m128i *) (const void *) (b + i));
+        __m128i ok = _mm_andnot_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('#')),
+            in_range(v, 0x21, 0x7e - 0x21));
+        unsigned bad = ~(unsigned) _mm_movemask_epi8(ok) & 0xffffu;
+        unsigned qm = (unsigned) _mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8('?')));
+
+        if (bad != 0) {
+            /* only a '?' before the end counts (the end itself is never '?') */
+            qm &= bad ^ (bad - 1);
+        }
+        if (qm != 0 && qs == SIZE_MAX) {
+            qs = i + (size_t) __builtin_ctz(qm);
+        }
+        if (bad != 0) {
+            i += (size_t) __builtin_ctz(bad);
+            *q = qs == SIZE_MAX ? i : qs;
+            return i;
+        }
+        i += 16;
+    }
+#else
+    (void) len;
+#endif
+    for (; i < e && target_tab[b[i]]; i++) {
+        if (b[i] == '?' && qs == SIZE_MAX) {
+            qs = i;
+        }
+    }
+    *q = qs == SIZE_MAX ? i : qs;
+    return i;
+}
+
 /* "HTTP/D.D" in exactly 8 bytes -> 10, 11, VERSION_UNSUPPORTED or
  * VERSION_BAD. */
 static int
 parse_version(const u_char *v)
 {
+    if (load8(v) == load8("HTTP/1.1")) {
+        return 11; /* nearly every message */
+    }
     if (memcmp(v, "HTTP/", 5) != 0 || v[6] != '.' || v[5] < '0' || v[5] > '9' || v[7] < '0'
         || v[7] > '9')
     {
@@ -404,12 +570,65 @@ port_valid(const u_char *s, size_t n)
     return port <= 65535;
 }
 
+#define HOST_DOTS SIZE_MAX
+
+/*
+ * The length of the run of host_tab bytes that starts s[0 .. n), or
+ * HOST_DOTS when a '.' in that run starts it or follows another '.'.  With
+ * SSE2, 16 bytes at a time while s[0 .. avail) holds them; prev carries
+ * "the byte before was a dot" from one block to the next.
+ */
+static size_t
+reg_name_len(const u_char *s, size_t n, size_t avail)
+{
+    size_t i = 0;
+    uint8_t cls, prev = HOST_DOT; /* a leading dot is refused like ".." */
+
+#if defined(__SSE2__)
+    unsigned dot_before = 1;
+
+    while (i < n && avail - i >= 16) {
+        __m128i v = _mm_loadu_si128((const __m128i *) (const void *) (s + i));
+        __m128i ok = _mm_or_si128(
+            _mm_or_si128(in_range(_mm_or_si128(v, _mm_set1_epi8(0x20)), 'a', 'z' - 'a'),
+                in_range(v, '0', 9)),
+            _mm_or_si128(in_range(v, '-', 1), _mm_cmpeq_epi8(v, _mm_set1_epi8('_'))));
+        unsigned other = ~(unsigned) _mm_movemask_epi8(ok) & 0xffffu;
+        unsigned dots = (unsigned) _mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8('.')));
+        size_t k = other != 0 ? (size_t) __builtin_ctz(other) : 16;
+        unsigned live;
+
+        k = pc_min(k, n - i);
+        live = k == 16 ? 0xffffu : (1u << k) - 1;
+        if (dots & ((dots << 1) | dot_before) & live) {
+            return HOST_DOTS;
+        }
+        if (k < 16) {
+            return i + k;
+        }
+        dot_before = dots >> 15;
+        i += 16;
+    }
+    prev = dot_before ? HOST_DOT : HOST_BYTE;
+#else
+    (void) avail;
+#endif
+    for (; i < n && (cls = host_tab[s[i]]) != 0; i++) {
+        if (cls & prev & HOST_DOT) {
+            return HOST_DOTS;
+        }
+        prev = cls;
+    }
+    return i;
+}
+
 /*
  * uri-host [ ":" port ] as described at the top of this file; with
- * need_port the port is mandatory (CONNECT's authority-form).
+ * need_port the port is mandatory (CONNECT's authority-form).  s[0 .. avail)
+ * may be read (avail >= n).
  */
 static int
-host_valid(const u_char *s, size_t n, int need_port)
+host_valid(const u_char *s, size_t n, int need_port, size_t avail)
 {
     size_t i = 0;
     int colon = 0;
@@ -433,12 +652,8 @@ host_valid(const u_char *s, size_t n, int need_port)
         }
         i++;
     } else {
-        for (; i < n && host_tab[s[i]]; i++) {
-            if (s[i] == '.' && (i == 0 || s[i - 1] == '.')) {
-                return 0;
-            }
-        }
-        if (i == 0) {
+        i = reg_name_len(s, n, avail);
+        if (i == HOST_DOTS || i == 0) {
             return 0;
         }
     }
@@ -514,6 +729,17 @@ parse_content_length(const u_char *b, size_t s, size_t e)
     if (s == e) {
         return -1;
     }
+    if (e - s <= CL_SHORT_DIGITS) {
+        for (; s < e; s++) {
+            unsigned d = (unsigned) b[s] - '0';
+
+            if (d > 9) {
+                return -1;
+            }
+            v = v * 10 + (int64_t) d;
+        }
+        return v;
+    }
     for (; s < e; s++) {
         int d = b[s] - '0';
 
@@ -580,6 +806,17 @@ on_connection(pc_http_parser_t *p, const u_char *b, size_t v, size_t ve)
     pc_http_head_t *h = p->h;
     size_t i = v, s, e;
 
+    /* The usual one-token values.  A value that equals the token as a whole
+     * is a one-element list of it: nothing else in a head line folds to a
+     * letter or '-'. */
+    if (ve - v == 10 && eq_lower(b + v, "keep-alive", 10)) {
+        h->conn_keep_alive = 1;
+        return PC_AGAIN;
+    }
+    if (ve - v == 5 && eq_lower(b + v, "close", 5)) {
+        h->conn_close = 1;
+        return PC_AGAIN;
+    }
     while (list_next(b, &i, ve, &s, &e)) {
         if (s == e) {
             continue; /* RFC 9110 §5.6.1: ignore empty elements */
@@ -599,7 +836,7 @@ on_connection(pc_http_parser_t *p, const u_char *b, size_t v, size_t ve)
 }
 
 static pc_rc_t
-on_host(pc_http_parser_t *p, const u_char *b, size_t v, size_t ve)
+on_host(pc_http_parser_t *p, const u_char *b, size_t v, size_t ve, size_t len)
 {
     pc_http_head_t *h = p->h;
 
@@ -610,7 +847,7 @@ on_host(pc_http_parser_t *p, const u_char *b, size_t v, size_t ve)
         if (!(p->flags & F_AUTHORITY)) {
             return fail(p, 400, "empty Host");
         }
-    } else if (!host_valid(b + v, ve - v, 0)) {
+    } else if (!host_valid(b + v, ve - v, 0, len - v)) {
         return fail(p, 400, "invalid Host");
     }
     if (!(p->flags & F_AUTHORITY)) {
@@ -621,9 +858,11 @@ on_host(pc_http_parser_t *p, const u_char *b, size_t v, size_t ve)
     return PC_AGAIN;
 }
 
-/* Act on a field the core cares about; value is [v, ve), OWS trimmed. */
+/* Act on a field the core cares about; value is [v, ve), OWS trimmed;
+ * buf[0 .. len) may be read. */
 static pc_rc_t
-on_known_header(pc_http_parser_t *p, const u_char *b, pc_http_hdr_e id, size_t v, size_t ve)
+on_known_header(
+    pc_http_parser_t *p, const u_char *b, pc_http_hdr_e id, size_t v, size_t ve, size_t len)
 {
     pc_http_head_t *h = p->h;
 
@@ -638,7 +877,7 @@ on_known_header(pc_http_parser_t *p, const u_char *b, pc_http_hdr_e id, size_t v
         h->has_upgrade = 1;
         return PC_AGAIN;
     case PC_HTTP_H_HOST:
-        return p->is_response ? PC_AGAIN : on_host(p, b, v, ve);
+        return p->is_response ? PC_AGAIN : on_host(p, b, v, ve, len);
     case PC_HTTP_H_EXPECT:
         if (!p->is_response && h->version == 11 && ve - v == 12
             && eq_lower(b + v, "100-continue", 12)) {
@@ -650,9 +889,10 @@ on_known_header(pc_http_parser_t *p, const u_char *b, pc_http_hdr_e id, size_t v
     }
 }
 
-/* One complete, non-empty header line [s, e) (line end excluded). */
+/* One complete, non-empty header line [s, e) (line end excluded); len as
+ * for name_end(). */
 static pc_rc_t
-header_line(pc_http_parser_t *p, const u_char *b, size_t s, size_t e)
+header_line(pc_http_parser_t *p, const u_char *b, size_t s, size_t e, size_t len)
 {
     pc_http_head_t *h = p->h;
     pc_http_header_t *f;
@@ -662,7 +902,7 @@ header_line(pc_http_parser_t *p, const u_char *b, size_t s, size_t e)
     if (b[s] == ' ' || b[s] == '\t') {
         return fail(p, 400, h->nheaders == 0 ? "whitespace before first header" : "obs-fold");
     }
-    i = span(pc_http_tchar_tab, b, i, e);
+    i = name_end(b, i, e, len);
     if (i == e || b[i] != ':') {
         return fail(p, 400,
             i < e && (b[i] == ' ' || b[i] == '\t') ? "whitespace before colon"
@@ -674,7 +914,9 @@ header_line(pc_http_parser_t *p, const u_char *b, size_t s, size_t e)
     if (h->nheaders >= h->headers_cap) {
         return fail(p, 431, "too many header fields");
     }
-    v = skip_ows(b, i + 1, e);
+    /* b[e] is a CR or LF: the skip stops there without a bound check */
+    for (v = i + 1; b[v] == ' ' || b[v] == '\t'; v++) { /* void */
+    }
     ve = trim_ows(b, v, e);
     id = classify_header(b + s, i - s);
 
@@ -690,26 +932,24 @@ header_line(pc_http_parser_t *p, const u_char *b, size_t s, size_t e)
     if (h->idx[id] == 0) {
         h->idx[id] = h->nheaders;
     }
-    return on_known_header(p, b, id, v, ve);
+    return on_known_header(p, b, id, v, ve, len);
 }
 
-/* Classify the request target [t, te) into its form and fill the offsets. */
+/* Classify the request target [t, te) into its form and fill the offsets;
+ * q is its first '?', or te. */
 static pc_rc_t
-request_target(pc_http_parser_t *p, const u_char *b, size_t t, size_t te)
+request_target(pc_http_parser_t *p, const u_char *b, size_t t, size_t te, size_t q)
 {
     pc_http_head_t *h = p->h;
-    const u_char *qp;
-    size_t a, ae, q;
+    size_t a, ae;
 
-    qp = memchr(b + t, '?', te - t);
-    q = qp != NULL ? (size_t) (qp - b) : te;
     if (q < te) {
         h->has_query = 1;
         h->query_off = (uint32_t) (q + 1);
         h->query_len = (uint32_t) (te - q - 1);
     }
     if (h->method == PC_HTTP_CONNECT) {
-        if (!host_valid(b + t, te - t, 1)) {
+        if (!host_valid(b + t, te - t, 1, te - t)) {
             return fail(p, 400, "CONNECT needs host:port");
         }
         p->flags |= F_AUTHORITY;
@@ -741,7 +981,7 @@ request_target(pc_http_parser_t *p, const u_char *b, size_t t, size_t te)
     }
     for (ae = a; ae < te && b[ae] != '/' && b[ae] != '?'; ae++) { /* void */
     }
-    if (!host_valid(b + a, ae - a, 0)) {
+    if (!host_valid(b + a, ae - a, 0, ae - a)) {
         return fail(p, 400, "invalid authority in request target");
     }
     p->flags |= F_AUTHORITY;
@@ -754,12 +994,13 @@ request_target(pc_http_parser_t *p, const u_char *b, size_t t, size_t te)
     return PC_AGAIN;
 }
 
-/* method SP request-target SP HTTP-version, in the complete line [s, e). */
+/* method SP request-target SP HTTP-version, in the complete line [s, e);
+ * len as for name_end(). */
 static pc_rc_t
-request_line(pc_http_parser_t *p, const u_char *b, size_t s, size_t e)
+request_line(pc_http_parser_t *p, const u_char *b, size_t s, size_t e, size_t len)
 {
     pc_http_head_t *h = p->h;
-    size_t i = s, t;
+    size_t i = s, t, q;
     int version;
 
     i = span(pc_http_tchar_tab, b, i, e);
@@ -771,7 +1012,7 @@ request_line(pc_http_parser_t *p, const u_char *b, size_t s, size_t e)
     h->method = classify_method(b + s, i - s);
 
     t = ++i;
-    i = span(target_tab, b, i, e);
+    i = target_end(b, i, e, len, &q);
     if (i == t || i == e || b[i] != ' ') {
         return fail(p, 400, "invalid request target");
     }
@@ -786,7 +1027,7 @@ request_line(pc_http_parser_t *p, const u_char *b, size_t s, size_t e)
         return fail(p, 505, "unsupported HTTP version");
     }
     h->version = version;
-    return request_target(p, b, t, i);
+    return request_target(p, b, t, i, q);
 }
 
 /* HTTP-version SP 3DIGIT [ SP reason ], in the complete line [s, e). */
@@ -901,9 +1142,12 @@ response_done(pc_http_parser_t *p)
     return PC_OK;
 }
 
-/* A complete line [s, e): PC_AGAIN to go on, PC_OK at the end of the head. */
+/*
+ * A complete line [s, e): PC_AGAIN to go on, PC_OK at the end of the head.
+ * b[e] is the CR or LF that ends it and buf[0 .. len) may be read.
+ */
 static pc_rc_t
-on_line(pc_http_parser_t *p, const u_char *b, size_t s, size_t e)
+on_line(pc_http_parser_t *p, const u_char *b, size_t s, size_t e, size_t len)
 {
     pc_rc_t rc;
 
@@ -911,7 +1155,7 @@ on_line(pc_http_parser_t *p, const u_char *b, size_t s, size_t e)
         if (s == e) {
             return p->is_response ? response_done(p) : request_done(p);
         }
-        return header_line(p, b, s, e);
+        return header_line(p, b, s, e, len);
     }
     if (s == e) {
         if (p->is_response) {
@@ -923,7 +1167,7 @@ on_line(pc_http_parser_t *p, const u_char *b, size_t s, size_t e)
         p->flags++;
         return PC_AGAIN;
     }
-    rc = p->is_response ? status_line(p, b, s, e) : request_line(p, b, s, e);
+    rc = p->is_response ? status_line(p, b, s, e) : request_line(p, b, s, e, len);
     if (rc == PC_AGAIN) {
         p->state = ST_HEADERS;
     }
@@ -990,7 +1234,7 @@ parse_head(pc_http_parser_t *p, const u_char *buf, size_t len)
             return fail(p, 400, buf[i] == '\0' ? "NUL byte" : "control byte");
         }
 
-        rc = on_line(p, buf, p->line_start, i);
+        rc = on_line(p, buf, p->line_start, i, len);
         p->line_start = p->pos = (uint32_t) next;
         if (rc != PC_AGAIN) {
             if (rc == PC_OK) {
@@ -1041,6 +1285,13 @@ pc_http_head_find(const pc_http_head_t *h, pc_http_hdr_e id)
     return &h->headers[h->idx[id] - 1];
 }
 
+/*
+ * One loop over the fields serves every name.  For a name we classify it
+ * returns what pc_http_head_find() would (the first field with that id is
+ * the first whose name folds to the same lower-case text), and a name that
+ * is not a token can never equal a field name, so neither needs a test of
+ * its own.
+ */
 const pc_http_header_t *
 pc_http_head_find_name(const pc_http_head_t *h, const u_char *buf, const u_char *name, size_t len)
 {
@@ -1049,13 +1300,6 @@ pc_http_head_find_name(const pc_http_head_t *h, const u_char *buf, const u_char 
 
     if (len == 0) {
         return NULL;
-    }
-    if (is_token(name, 0, len)) {
-        pc_http_hdr_e id = classify_header(name, len);
-
-        if (id != PC_HTTP_H_OTHER) {
-            return pc_http_head_find(h, id);
-        }
     }
     for (n = 0; n < h->nheaders; n++) {
         const pc_http_header_t *f = &h->headers[n];

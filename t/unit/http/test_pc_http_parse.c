@@ -1244,6 +1244,136 @@ test_normalize(void)
     norm("/%0a", "/\n");
 }
 
+/*
+ * The fast paths look at 16 bytes at a time (field names, targets, hosts)
+ * or compare whole words (names, tokens, versions): vectors whose decisive
+ * byte sits just before, on and just after a 16-byte boundary, and the
+ * values that take the one-token shortcuts.  Each vector is also fed byte
+ * by byte, where the buffer ends right after the line.
+ */
+static void
+test_block_boundaries(void)
+{
+    const pc_http_header_t *f;
+
+    /* field names of 14 .. 33 letters, the ':' at and around offset 16 */
+    GOOD("name of 15", "GET / HTTP/1.1\r\nHost: a\r\nAbcdefghijklmno: v\r\n\r\n");
+    is_int(r.h.headers[1].name_len, 15, "name of 15: length");
+    GOOD("name of 16", "GET / HTTP/1.1\r\nHost: a\r\nAbcdefghijklmnop: v\r\n\r\n");
+    is_int(r.h.headers[1].name_len, 16, "name of 16: length");
+    GOOD("name of 17", "GET / HTTP/1.1\r\nHost: a\r\nAbcdefghijklmnopq: v\r\n\r\n");
+    is_int(r.h.headers[1].name_len, 17, "name of 17: length");
+    GOOD("name of 32", "GET / HTTP/1.1\r\nHost: a\r\nAbcdefghijklmnopAbcdefghijklmnop: v\r\n\r\n");
+    is_int(r.h.headers[1].name_len, 32, "name of 32: length");
+    GOOD("name of 33", "GET / HTTP/1.1\r\nHost: a\r\nAbcdefghijklmnopAbcdefghijklmnopq: v\r\n\r\n");
+    is_int(r.h.headers[1].name_len, 33, "name of 33: length");
+    GOOD("name with digits and tchars", "GET / HTTP/1.1\r\nHost: a\r\n"
+                                        "X-B3-Span_Id!#$%&'*+.^`|~9: v\r\n\r\n");
+    is_int(r.h.headers[1].name_len, 26, "digits and tchars: length");
+    GOOD("tchar at 15", "GET / HTTP/1.1\r\nHost: a\r\nabcdefghijklmn_: v\r\n\r\n");
+    GOOD("tchar at 16", "GET / HTTP/1.1\r\nHost: a\r\nabcdefghijklmno_x: v\r\n\r\n");
+    BAD("space before colon at 15", "GET / HTTP/1.1\r\nHost: a\r\nabcdefghijklmno : v\r\n\r\n",
+        400);
+    BAD("space before colon at 16", "GET / HTTP/1.1\r\nHost: a\r\nabcdefghijklmnop : v\r\n\r\n",
+        400);
+    BAD("'@' in name at 16", "GET / HTTP/1.1\r\nHost: a\r\nabcdefghijklmnop@: v\r\n\r\n", 400);
+    BAD("no colon, 16 letters", "GET / HTTP/1.1\r\nHost: a\r\nabcdefghijklmnop\r\n\r\n", 400);
+    BAD("obs-text in name", "GET / HTTP/1.1\r\nHost: a\r\nabc\xe9: v\r\n\r\n", 400);
+    GOOD("known names, any case", "GET / HTTP/1.1\r\nHOST: a\r\ntransfer-ENCODING: chunked\r\n"
+                                  "PROXY-CONNECTION: x\r\nX-Forwarded-For: y\r\n\r\n");
+    is_int(r.h.headers[0].id, PC_HTTP_H_HOST, "HOST is Host");
+    is_int(r.h.headers[1].id, PC_HTTP_H_TRANSFER_ENCODING, "transfer-ENCODING");
+    is_int(r.h.headers[2].id, PC_HTTP_H_PROXY_CONNECTION, "PROXY-CONNECTION");
+    is_int(r.h.headers[3].id, PC_HTTP_H_X_FORWARDED_FOR, "X-Forwarded-For");
+    GOOD("near misses of known names", "GET / HTTP/1.1\r\nHost: a\r\nTransfer-Encodinh: x\r\n"
+                                       "Content-Lengtg: 1\r\nHosu: a\r\nTf: b\r\nDatf: c\r\n\r\n");
+    is_int(r.h.nheaders, 6, "near misses: 6 fields");
+    is_int(r.h.idx[PC_HTTP_H_TRANSFER_ENCODING] + r.h.idx[PC_HTTP_H_CONTENT_LENGTH]
+               + r.h.idx[PC_HTTP_H_TE] + r.h.idx[PC_HTTP_H_DATE],
+        0, "near misses are OTHER");
+    is_int(r.h.body, PC_HTTP_BODY_NONE, "near misses frame nothing");
+    f = pc_http_head_find_name(&r.h, (const u_char *) "GET / HTTP/1.1\r\nHost: a\r\n"
+                                                     "Transfer-Encodinh: x\r\n",
+        (const u_char *) "TRANSFER-encodinh", 17);
+    ok(f == &r.h.headers[1], "find an unknown name of a known name's length");
+
+    /* targets: '?', '#' and bad bytes around offset 16 */
+    GOOD("'?' at 15", "GET /abcdefghijklmn?q HTTP/1.1\r\nHost: a\r\n\r\n");
+    is_int(r.h.path_len, 15, "'?' at 15: path");
+    is_int(r.h.query_len, 1, "'?' at 15: query");
+    GOOD("'?' at 16", "GET /abcdefghijklmno?q HTTP/1.1\r\nHost: a\r\n\r\n");
+    is_int(r.h.path_len, 16, "'?' at 16: path");
+    GOOD("'?' at 32, twice", "GET /abcdefghijklmnoabcdefghijklmnop?q?r HTTP/1.1\r\nHost: a\r\n\r\n");
+    is_int(r.h.path_len, 32, "'?' at 32: path");
+    is_int(r.h.query_len, 3, "'?' at 32: query");
+    GOOD("'?' last", "GET /abcdefghijklmnop? HTTP/1.1\r\nHost: a\r\n\r\n");
+    ok(r.h.has_query && r.h.query_len == 0, "'?' last: empty query");
+    BAD("'#' at 16", "GET /abcdefghijklmno#q HTTP/1.1\r\nHost: a\r\n\r\n", 400);
+    BAD("DEL at 16", "GET /abcdefghijklmno\x7f HTTP/1.1\r\nHost: a\r\n\r\n", 400);
+    BAD("obs-text at 17", "GET /abcdefghijklmnop\x80 HTTP/1.1\r\nHost: a\r\n\r\n", 400);
+    BAD("'?' then tab", "GET /abcdefghijklmn?q\tHTTP/1.1\r\nHost: a\r\n\r\n", 400);
+
+    /* hosts: the run of reg-name bytes and the dot rule across blocks */
+    GOOD("host of 16", "GET / HTTP/1.1\r\nHost: abcdefghijklm.op\r\n\r\n");
+    is_int(r.h.host_len, 16, "host of 16: length");
+    GOOD("host of 33 with port", "GET / HTTP/1.1\r\nHost: abcdefghijklmno.abcdefghijklmno.a:8080\r\n"
+                                 "\r\n");
+    is_int(r.h.host_len, 38, "host of 33 with port: length");
+    GOOD("dot at 15", "GET / HTTP/1.1\r\nHost: abcdefghijklmno.bcdefghijklmnopqr\r\n\r\n");
+    GOOD("dot at 16", "GET / HTTP/1.1\r\nHost: abcdefghijklmnop.cdefghijklmnopqr\r\n\r\n");
+    BAD("dots at 15 and 16", "GET / HTTP/1.1\r\nHost: abcdefghijklmno..defghijklmnopqr\r\n\r\n",
+        400);
+    BAD("dots at 31 and 32", "GET / HTTP/1.1\r\nHost: abcdefghijklmnoabcdefghijklmno..b\r\n\r\n",
+        400);
+    BAD("leading dot, long host", "GET / HTTP/1.1\r\nHost: .abcdefghijklmnopqrstuvwxyz\r\n\r\n",
+        400);
+    BAD("'..' after the run", "GET / HTTP/1.1\r\nHost: abcdefghijklmnopqrstuvwxyz@..\r\n\r\n",
+        400);
+    GOOD("host bytes of every kind", "GET / HTTP/1.1\r\nHost: A-Z_a-z.0-9.Example-Host_1\r\n\r\n");
+    BAD("'@' at 16 in host", "GET / HTTP/1.1\r\nHost: abcdefghijklmnop@x\r\n\r\n", 400);
+    BAD("space in long host", "GET / HTTP/1.1\r\nHost: abcdefghijklmnop q\r\n\r\n", 400);
+    BAD("port of 6 digits, long host", "GET / HTTP/1.1\r\nHost: abcdefghijklmnop:123456\r\n\r\n",
+        400);
+
+    /* Connection: the one-token shortcut and what must not take it */
+    GOOD("Connection: KEEP-ALIVE", "GET / HTTP/1.0\r\nConnection: KEEP-ALIVE\r\n\r\n");
+    ok(r.h.conn_keep_alive && !r.h.conn_close, "KEEP-ALIVE keeps");
+    GOOD("Connection: Close", "GET / HTTP/1.1\r\nHost: a\r\nConnection: Close \r\n\r\n");
+    ok(r.h.conn_close, "Close closes");
+    GOOD("Connection: keep-alivf", "GET / HTTP/1.0\r\nConnection: keep-alivf\r\n\r\n");
+    ok(!r.h.conn_keep_alive && r.h.conn_close, "keep-alivf is another token");
+    GOOD("Connection: ,close", "GET / HTTP/1.1\r\nHost: a\r\nConnection: ,close\r\n\r\n");
+    ok(r.h.conn_close, ",close closes");
+    BAD("Connection: clo e", "GET / HTTP/1.1\r\nHost: a\r\nConnection: clo e\r\n\r\n", 400);
+
+    /* Content-Length at the 18/19-digit switch and at the 2^62 ceiling */
+    GOOD("CL of 18 nines", "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 999999999999999999\r\n"
+                           "\r\n");
+    ok(r.h.content_length == INT64_C(999999999999999999), "18 nines");
+    GOOD("CL 2^62", "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 4611686018427387904\r\n\r\n");
+    ok(r.h.content_length == INT64_C(4611686018427387904), "2^62");
+    BAD("CL 2^62 + 1", "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 4611686018427387905\r\n\r\n",
+        400);
+    BAD("CL 18 digits with a letter",
+        "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 99999999999999999a\r\n\r\n", 400);
+    GOOD("CL 20 digits with leading zeros",
+        "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 00000000000000000042\r\n\r\n");
+    ok(r.h.content_length == 42, "leading zeros");
+
+    /* methods and versions compared as words */
+    GOOD("PATCH", "PATCH / HTTP/1.1\r\nHost: a\r\n\r\n");
+    is_int(r.h.method, PC_HTTP_PATCH, "PATCH");
+    GOOD("PATCh", "PATCh / HTTP/1.1\r\nHost: a\r\n\r\n");
+    is_int(r.h.method, PC_HTTP_UNKNOWN, "PATCh is unknown");
+    GOOD("GEt", "GEt / HTTP/1.1\r\nHost: a\r\n\r\n");
+    is_int(r.h.method, PC_HTTP_UNKNOWN, "GEt is unknown");
+    GOOD("CONNECT", "CONNECT a:1 HTTP/1.1\r\nHost: a:1\r\n\r\n");
+    is_int(r.h.method, PC_HTTP_CONNECT, "CONNECT");
+    BAD("HTTP/1.1 lower case", "GET / http/1.1\r\nHost: a\r\n\r\n", 400);
+    BAD("HTTP/1.1 with a NUL", "GET / HTTP/1\0001\r\nHost: a\r\n\r\n", 400);
+    BAD("HTTP/1.2", "GET / HTTP/1.2\r\nHost: a\r\n\r\n", 505);
+}
+
 /* Regressions found by fuzzing live here, one vector each. */
 static void
 test_regressions(void)
@@ -1270,6 +1400,7 @@ main(void)
     test_pipelining();
     test_response();
     test_normalize();
+    test_block_boundaries();
     test_regressions();
     return done_testing();
 }
