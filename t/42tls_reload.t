@@ -3,7 +3,7 @@
 # CA while both are listed; remove one + SIGHUP -> its clients refused on new
 # connections, established ones undisturbed), certificates and CRLs re-read on
 # SIGHUP, session resumption whichever worker takes the connection and across
-# reloads (ticket keys shared through shared memory), expiry warnings at every
+# reloads (one session cache in shared memory), expiry warnings at every
 # reload, a reload with a broken certificate keeps the old configuration.
 use strict;
 use warnings;
@@ -72,7 +72,7 @@ my $sess = "$tmp/sess.pem";
     is(scalar(keys %pids), 2, 'resumed on both workers (' . join(',', sort keys %pids) . ')');
 }
 
-# --- the ticket keys survive a reload ----------------------------------------------------------
+# --- the shared sessions survive a reload ------------------------------------------------------
 ok($pc->reload, 'reload with the same configuration');
 {
     my $r = s_client($port, sni => 'localhost', cert => 'client1', sess_in => $sess);

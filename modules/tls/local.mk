@@ -1,6 +1,7 @@
 ## modules/tls/local.mk -- TLS termination with client-certificate
 ## verification (doc/modules/tls.md): src/tls (SSL_CTX building, SNI,
-## the handshake as an I/O layer, verification, ticket keys, expiry) and
+## the handshake as an I/O layer, verification, shared session cache,
+## expiry) and
 ## the "tls" module (ssl_* directives, $ssl_* variables, 421 check,
 ## RFC 9440 headers).
 ##
@@ -12,10 +13,10 @@
 ## $ssl_protocol, $ssl_client_s_dn, $ssl_client_verify).
 
 libportcullis_a_SOURCES += \
+	src/tls/pc_tls_cache.c \
 	src/tls/pc_tls_ctx.c \
 	src/tls/pc_tls_io.c \
 	src/tls/pc_tls_info.c \
-	src/tls/pc_tls_ticket.c \
 	src/tls/pc_tls_verify.c \
 	modules/tls/tls.c \
 	modules/tls/tls_conf.c

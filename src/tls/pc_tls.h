@@ -70,6 +70,11 @@ typedef struct {
     const pc_conf_node_t *ciphers_node, *curve_node;  /* for errors     */
 } pc_tls_settings_t;
 
+/* The metrics registry's series of one configuration's handshakes
+ * (tls_handshakes_total{result}, tls_client_verify_failures_total{reason};
+ * SPEC §7), shared by all its contexts.  NULL entries count nothing. */
+typedef struct pc_tls_metrics_s pc_tls_metrics_t;
+
 /* One built context: an SSL_CTX plus what the runtime needs of it. */
 typedef struct pc_tls_ctx_s {
     SSL_CTX        *ctx;
@@ -77,20 +82,27 @@ typedef struct pc_tls_ctx_s {
     const char     *label;          /* server name for logs and metrics */
     int             verify;         /* pc_tls_verify_e                  */
     int64_t         session_timeout_s;
-    pc_shm_zone_t  *tickets;        /* NULL: session tickets off        */
+    pc_shm_zone_t  *sessions;       /* shared session cache, NULL: off  */
+    u_char          sid[32];        /* session id context (see ctx.c)   */
+    unsigned        sid_len;
+    const pc_tls_metrics_t *metrics;
 } pc_tls_ctx_t;
 
 /* Per-load scratch: caches CA stores so that server blocks with the same
  * ssl_client_certificate / ssl_crl share one X509_STORE. */
 typedef struct pc_tls_builder_s pc_tls_builder_t;
 
-/* Start building the contexts of cf's cycle (cycle pool).  NULL on ENOMEM. */
+/* Start building the contexts of cf's cycle (cycle pool), declaring the
+ * TLS metric families (SPEC §7) in its registry: one series per handshake
+ * result and per verification failure reason, and, as each certificate is
+ * loaded, its tls_certificate_expiry_timestamp_seconds gauge.  NULL after
+ * an error (ENOMEM, reported). */
 pc_tls_builder_t *pc_tls_builder_new(pc_conf_t *cf);
 
 /*
  * Build the context of one server block from its settings: certificate /
  * key pairs (RSA and ECDSA side by side), protocols, ciphers, curves,
- * session tickets (keys from the shared zone), client verification against
+ * session resumption (the shared session cache), client verification against
  * one store holding every CA bundle (+ CRL).  Records expiry dates and logs
  * at warn what expires within s->expiry_warning.  Every problem is reported
  * with pc_conf_error_at() naming the file (unreadable, unparsable, key that
@@ -204,7 +216,8 @@ typedef struct {
     uint64_t  verify_failures[PC_TLS_VFAIL__COUNT];
 } pc_tls_stats_t;
 
-/* This worker's counters (since it started). Never NULL. */
+/* This worker's counters (since it started; the metrics registry has the
+ * instance's totals). Never NULL. */
 const pc_tls_stats_t *pc_tls_stats(void);
 /* Label values: "full", "resumed", "failed", "verify_failed" / the reason
  * names above. */

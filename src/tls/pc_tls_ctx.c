@@ -51,6 +51,28 @@ struct pc_tls_builder_s {
     pc_array_t     stores;           /* store_entry_t                   */
     pc_array_t    *expiry;           /* pc_tls_expiry_t                 */
     time_t         now;
+    pc_tls_metrics_t   *metrics;
+    pc_metric_family_t *expiry_family;
+};
+
+/* SPEC §7 families; the label values are pc_tls_hs_result_name() and
+ * pc_tls_vfail_name(). */
+static const char *const result_labels[] = { "result", NULL };
+static const char *const reason_labels[] = { "reason", NULL };
+static const char *const expiry_labels[] = { "server_name", "subject", "kind", NULL };
+static const pc_metric_def_t handshakes_def = {
+    "tls_handshakes_total", "TLS handshakes, by result.", PC_METRIC_COUNTER,
+    result_labels, NULL, 0, 0
+};
+static const pc_metric_def_t vfail_def = {
+    "tls_client_verify_failures_total",
+    "Client certificates that failed verification, by reason.", PC_METRIC_COUNTER,
+    reason_labels, NULL, 0, 0
+};
+static const pc_metric_def_t expiry_def = {
+    "tls_certificate_expiry_timestamp_seconds",
+    "Expiry time of configured certificates (server) and CA bundles (client_ca).",
+    PC_METRIC_GAUGE_CONST, expiry_labels, NULL, 0, 0
 };
 
 /* Expiry lists by cycle, for pc_tls_expiry(). */
@@ -175,6 +197,26 @@ time_epoch(const ASN1_TIME *t)
     return (int64_t) timegm(&tm);
 }
 
+/* The expiry gauge of one certificate.  The same server name, subject
+ * and kind twice (an RSA and an ECDSA certificate of one name) keep the
+ * earlier date: the one to act on first. */
+static void
+expiry_metric(pc_tls_builder_t *b, const pc_tls_expiry_t *e, size_t subject_len)
+{
+    pc_str_t     v[3];
+    pc_metric_t *m;
+
+    v[0].data = (u_char *) e->server_name;
+    v[0].len = strlen(e->server_name);
+    v[1].data = (u_char *) e->subject;
+    v[1].len = subject_len;
+    v[2].data = (u_char *) (e->kind == PC_TLS_EXPIRY_SERVER ? "server" : "client_ca");
+    v[2].len = strlen((const char *) v[2].data);
+    m = pc_metrics_series(b->cf, b->expiry_family, v);
+    if (m != NULL && (m->value == 0 || e->not_after < m->value))
+        pc_metrics_set_const(m, e->not_after);
+}
+
 /* Record x's expiry and warn when it is within the window.  Returns the
  * seconds left (negative: expired). */
 static int64_t
@@ -196,6 +238,8 @@ note_expiry(pc_tls_builder_t *b, X509 *x, pc_tls_expiry_kind_e kind,
         e->subject = (const char *) pc_pstrdup(b->cf->pool, dn, n);
         e->kind = kind;
         e->not_after = left + (int64_t) b->now;
+        if (e->subject != NULL)
+            expiry_metric(b, e, n);
     }
     if (left >= 0 && left * 1000 < window) {
         pc_log(PC_LOG_WARN, 0, "tls: %s certificate \"%s\" in \"%s\" for server \"%s\" "
@@ -216,6 +260,36 @@ note_expiry(pc_tls_builder_t *b, X509 *x, pc_tls_expiry_kind_e kind,
  * The builder
  * ------------------------------------------------------------------- */
 
+/* One series per handshake result and per verification failure reason,
+ * declared up front so that every one is exported (0 until it happens). */
+static pc_rc_t
+declare_metrics(pc_tls_builder_t *b)
+{
+    pc_metric_family_t *fh, *fv;
+    pc_str_t            v;
+    int                 i;
+
+    b->metrics = pc_pcalloc(b->cf->pool, sizeof(pc_tls_metrics_t));
+    fh = pc_metrics_family(b->cf, &handshakes_def);
+    fv = pc_metrics_family(b->cf, &vfail_def);
+    b->expiry_family = pc_metrics_family(b->cf, &expiry_def);
+    if (b->metrics == NULL || fh == NULL || fv == NULL || b->expiry_family == NULL)
+        return PC_ERROR;
+    for (i = 0; i < PC_TLS_HS__COUNT; i++) {
+        v.data = (u_char *) pc_tls_hs_result_name((pc_tls_hs_result_e) i);
+        v.len = strlen((const char *) v.data);
+        if ((b->metrics->handshakes[i] = pc_metrics_series(b->cf, fh, &v)) == NULL)
+            return PC_ERROR;
+    }
+    for (i = 0; i < PC_TLS_VFAIL__COUNT; i++) {
+        v.data = (u_char *) pc_tls_vfail_name((pc_tls_vfail_e) i);
+        v.len = strlen((const char *) v.data);
+        if ((b->metrics->verify_failures[i] = pc_metrics_series(b->cf, fv, &v)) == NULL)
+            return PC_ERROR;
+    }
+    return PC_OK;
+}
+
 /* See pc_tls.h. */
 pc_tls_builder_t *
 pc_tls_builder_new(pc_conf_t *cf)
@@ -231,6 +305,8 @@ pc_tls_builder_new(pc_conf_t *cf)
         return NULL;
     b->cf = cf;
     b->now = time(NULL);
+    if (declare_metrics(b) != PC_OK)
+        return NULL;
     reg->cycle = cf->cycle;
     reg->expiry = b->expiry;
     if (pc_pool_cleanup_add(cf->pool, registry_remove, reg) != PC_OK)
@@ -618,8 +694,9 @@ set_basics(pc_tls_builder_t *b, pc_tls_ctx_t *tc, const pc_tls_settings_t *s)
     return PC_OK;
 }
 
-/* Session resumption: stateless tickets with shared keys, or (tickets off)
- * the per-worker internal cache. */
+/* Session resumption: the session cache shared by the workers (TLS 1.3
+ * tickets are session ids; see pc_tls_cache.c for why not stateless
+ * tickets), or (ssl_session_tickets off) the per-worker internal cache. */
 static pc_rc_t
 set_sessions(pc_tls_builder_t *b, pc_tls_ctx_t *tc, const pc_tls_settings_t *s)
 {
@@ -628,11 +705,14 @@ set_sessions(pc_tls_builder_t *b, pc_tls_ctx_t *tc, const pc_tls_settings_t *s)
     tc->session_timeout_s = pc_max(s->session_timeout / 1000, 1);
     SSL_CTX_set_timeout(ctx, (long) tc->session_timeout_s);
     if (s->session_tickets) {
-        tc->tickets = pc_tls_ticket_zone(b->cf);
-        if (tc->tickets == NULL)
+        tc->sessions = pc_tls_cache_zone(b->cf);
+        if (tc->sessions == NULL)
             return PC_ERROR;
-        SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
-        SSL_CTX_set_tlsext_ticket_key_evp_cb(ctx, pc_tls_ticket_cb);
+        SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
+        SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_SERVER | SSL_SESS_CACHE_NO_INTERNAL);
+        SSL_CTX_sess_set_new_cb(ctx, pc_tls_cache_new);
+        SSL_CTX_sess_set_get_cb(ctx, pc_tls_cache_get);
+        SSL_CTX_sess_set_remove_cb(ctx, pc_tls_cache_remove);
         /* One ticket per handshake is what clients use; the second one
          * OpenSSL sends by default only costs CPU and bytes. */
         SSL_CTX_set_num_tickets(ctx, 1);
@@ -675,6 +755,39 @@ set_verify(pc_tls_builder_t *b, pc_tls_ctx_t *tc, const pc_tls_settings_t *s,
     return PC_OK;
 }
 
+/*
+ * The chain sent with each certificate that came without one in its file.
+ * OpenSSL would otherwise build it on every handshake (a whole
+ * X509_verify_cert of our own certificate against the store: a tenth of
+ * the server's CPU for a full handshake) from the same store and with the
+ * same result; it is built once here instead, with the same rules
+ * (verification errors ignored, the root kept when the store has it), and
+ * automatic chaining is turned off.
+ */
+static pc_rc_t
+set_chains(pc_tls_builder_t *b, pc_tls_ctx_t *tc)
+{
+    STACK_OF(X509) *chain;
+    int             more;
+
+    for (more = SSL_CTX_set_current_cert(tc->ctx, SSL_CERT_SET_FIRST); more == 1;
+         more = SSL_CTX_set_current_cert(tc->ctx, SSL_CERT_SET_NEXT))
+    {
+        if (SSL_CTX_get0_chain_certs(tc->ctx, &chain) == 1 && sk_X509_num(chain) > 0)
+            continue;
+        if (SSL_CTX_build_cert_chain(tc->ctx, SSL_BUILD_CHAIN_FLAG_IGNORE_ERROR
+                                              | SSL_BUILD_CHAIN_FLAG_CLEAR_ERROR) <= 0)
+        {
+            pc_conf_error(b->cf, "cannot build the certificate chain of server \"%s\": %s",
+                          tc->label, ssl_error_text());
+            return PC_ERROR;
+        }
+    }
+    ERR_clear_error();
+    SSL_CTX_set_mode(tc->ctx, SSL_MODE_NO_AUTO_CHAIN);
+    return PC_OK;
+}
+
 /* SHA-256 over what decides whether a client is acceptable; see the top. */
 static pc_rc_t
 set_sid_ctx(pc_tls_ctx_t *tc, const pc_tls_settings_t *s, const u_char *store_digest)
@@ -692,7 +805,11 @@ set_sid_ctx(pc_tls_ctx_t *tc, const pc_tls_settings_t *s, const u_char *store_di
         && EVP_DigestFinal_ex(md, sid, &n) == 1
         && SSL_CTX_set_session_id_context(tc->ctx, sid,
                                           pc_min(n, SSL_MAX_SID_CTX_LENGTH)) == 1)
+    {
+        tc->sid_len = pc_min(n, sizeof(tc->sid));
+        memcpy(tc->sid, sid, tc->sid_len);
         rc = PC_OK;
+    }
     EVP_MD_CTX_free(md);
     return rc;
 }
@@ -710,6 +827,7 @@ pc_tls_ctx_build(pc_tls_builder_t *b, const pc_tls_settings_t *s, const char *la
     tc->owner = owner;
     tc->label = label;
     tc->verify = (int) s->verify;
+    tc->metrics = b->metrics;
     tc->ctx = SSL_CTX_new(TLS_server_method());
     if (tc->ctx == NULL || pc_pool_cleanup_add(b->cf->pool, free_ctx, tc->ctx) != PC_OK) {
         SSL_CTX_free(tc->ctx);
@@ -718,7 +836,8 @@ pc_tls_ctx_build(pc_tls_builder_t *b, const pc_tls_settings_t *s, const char *la
     }
     SSL_CTX_set_ex_data(tc->ctx, pc_tls_ctx_index(), tc);
     if (set_basics(b, tc, s) != PC_OK || load_pairs(b, tc, s) != PC_OK
-        || set_sessions(b, tc, s) != PC_OK || set_verify(b, tc, s, digest) != PC_OK)
+        || set_sessions(b, tc, s) != PC_OK || set_verify(b, tc, s, digest) != PC_OK
+        || set_chains(b, tc) != PC_OK)
         return NULL;
     if (set_sid_ctx(tc, s, digest) != PC_OK) {
         pc_conf_error(b->cf, "cannot set the TLS session id context: %s", ssl_error_text());

@@ -7,7 +7,13 @@
 
 #include <openssl/evp.h>
 #include <openssl/x509.h>
+#include "core/pc_metrics.h"
 #include "tls/pc_tls.h"
+
+struct pc_tls_metrics_s {
+    pc_metric_t  *handshakes[PC_TLS_HS__COUNT];
+    pc_metric_t  *verify_failures[PC_TLS_VFAIL__COUNT];
+};
 
 /* pc_tls_io.c: ex_data indexes, created once per process (the master,
  * before fork).  -1 when OpenSSL cannot make one. */
@@ -23,11 +29,16 @@ int pc_tls_cert_verify_cb(X509_STORE_CTX *x, void *arg);
 int pc_tls_verify_cb(int ok, X509_STORE_CTX *x);
 int pc_tls_servername_cb(SSL *ssl, int *alert, void *arg);
 
-/* pc_tls_ticket.c: the shared zone holding the ticket keys (declared once
- * per cycle), and the OpenSSL ticket key callback using it. */
-pc_shm_zone_t *pc_tls_ticket_zone(pc_conf_t *cf);
-int pc_tls_ticket_cb(SSL *ssl, unsigned char *name, unsigned char *iv,
-    EVP_CIPHER_CTX *ectx, EVP_MAC_CTX *hctx, int enc);
+/* pc_tls_io.c: the context the SNI callback will switch ssl to (the
+ * current one when SNI names no other server block). */
+const pc_tls_ctx_t *pc_tls_sni_ctx(SSL *ssl);
+
+/* pc_tls_cache.c: the shared session cache zone (declared once per
+ * cycle) and OpenSSL's external cache callbacks using it. */
+pc_shm_zone_t *pc_tls_cache_zone(pc_conf_t *cf);
+int pc_tls_cache_new(SSL *ssl, SSL_SESSION *sess);
+SSL_SESSION *pc_tls_cache_get(SSL *ssl, const unsigned char *id, int len, int *copy);
+void pc_tls_cache_remove(SSL_CTX *ctx, SSL_SESSION *sess);
 
 /* pc_tls_info.c: SHA-256 fetched once per process (NULL on failure). */
 const EVP_MD *pc_tls_sha256(void);

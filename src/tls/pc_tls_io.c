@@ -77,6 +77,23 @@ pc_tls_ssl_index(void)
     return idx;
 }
 
+/* Count a handshake result of c (and the reason of a refused certificate)
+ * in this worker's counters and in the metrics registry of c's context. */
+static void
+count_hs(pc_conn_t *c, pc_tls_hs_result_e r, pc_tls_vfail_e why)
+{
+    pc_tls_ctx_t *tc = pc_tls_conn_ctx(c);
+
+    stats.handshakes[r]++;
+    if (r == PC_TLS_HS_VERIFY_FAILED)
+        stats.verify_failures[why]++;
+    if (tc == NULL || tc->metrics == NULL)
+        return;
+    pc_metric_add(tc->metrics->handshakes[r], 1);
+    if (r == PC_TLS_HS_VERIFY_FAILED)
+        pc_metric_add(tc->metrics->verify_failures[why], 1);
+}
+
 /* See pc_tls.h. */
 const pc_tls_stats_t *
 pc_tls_stats(void)
@@ -178,31 +195,52 @@ switch_ctx(SSL *ssl, SSL_CTX *ctx)
     SSL_set_num_tickets(ssl, SSL_CTX_get_num_tickets(ctx));
 }
 
+/* The context the listener's select() gives the SNI name of ssl; NULL
+ * when there is no name or no server block claims it. */
+static pc_tls_ctx_t *
+sni_select(SSL *ssl)
+{
+    pc_conn_t               *c = SSL_get_app_data(ssl);
+    const pc_tls_listener_t *tl;
+    const char              *name;
+    u_char                   low[256];
+    size_t                   len;
+
+    name = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
+    if (c == NULL || (tl = c->data) == NULL || name == NULL || tl->select == NULL)
+        return NULL;
+    len = strnlen(name, sizeof(low));
+    if (len > 0 && name[len - 1] == '.')
+        len--;
+    if (len == 0 || len >= sizeof(low))
+        return NULL;
+    pc_strlow(low, (const u_char *) name, len);
+    return tl->select(tl, low, len);
+}
+
+/* Contract: see pc_tls_int.h (the session cache asks during ClientHello
+ * processing, before OpenSSL runs the SNI callback). */
+const pc_tls_ctx_t *
+pc_tls_sni_ctx(SSL *ssl)
+{
+    pc_tls_ctx_t *tc = sni_select(ssl);
+
+    return tc != NULL ? tc : pc_tls_ctx_of(SSL_get_SSL_CTX(ssl));
+}
+
 /* Contract: SNI callback.  Asks the listener's select() for the server
  * block of the name and switches to its context; an unknown name keeps
  * the default server's.  Never refuses the handshake. */
 int
 pc_tls_servername_cb(SSL *ssl, int *alert, void *arg)
 {
-    pc_conn_t               *c = SSL_get_app_data(ssl);
-    const pc_tls_listener_t *tl;
-    pc_tls_ctx_t            *tc;
-    const char              *name;
-    u_char                   low[256];
-    size_t                   len;
+    pc_tls_ctx_t *tc;
 
     PC_UNUSED(alert);
     PC_UNUSED(arg);
-    name = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
-    if (c == NULL || (tl = c->data) == NULL || name == NULL || tl->select == NULL)
+    if (SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name) == NULL)
         return SSL_TLSEXT_ERR_NOACK;
-    len = strnlen(name, sizeof(low));
-    if (len > 0 && name[len - 1] == '.')
-        len--;
-    if (len == 0 || len >= sizeof(low))
-        return SSL_TLSEXT_ERR_NOACK;
-    pc_strlow(low, (const u_char *) name, len);
-    tc = tl->select(tl, low, len);
+    tc = sni_select(ssl);
     if (tc != NULL && tc->ctx != SSL_get_SSL_CTX(ssl))
         switch_ctx(ssl, tc->ctx);
     return SSL_TLSEXT_ERR_OK;
@@ -257,8 +295,7 @@ hs_verify_failed(pc_conn_t *c, const char *who)
     } else {
         return false;
     }
-    stats.handshakes[PC_TLS_HS_VERIFY_FAILED]++;
-    stats.verify_failures[why]++;
+    count_hs(c, PC_TLS_HS_VERIFY_FAILED, why);
     pc_log(PC_LOG_INFO, 0, "tls: client certificate refused (%s): %s, client: %s, "
            "server: %s", vfail_names[why], text, who,
            pc_tls_conn_ctx(c) ? pc_tls_conn_ctx(c)->label : "");
@@ -273,7 +310,7 @@ hs_failed(pc_conn_t *c, int e, int err)
 
     peer_text(c, who, sizeof(who));
     if (!hs_verify_failed(c, who)) {
-        stats.handshakes[PC_TLS_HS_FAILED]++;
+        count_hs(c, PC_TLS_HS_FAILED, 0);
         ssl_err = ERR_peek_last_error();
         if (ssl_err != 0)
             ERR_error_string_n(ssl_err, text, sizeof(text));
@@ -296,7 +333,7 @@ hs_done(pc_conn_t *c)
     ev_io_stop(loop, &c->rev);
     ev_io_stop(loop, &c->wev);
     ev_timer_stop(loop, &c->timer);
-    stats.handshakes[SSL_session_reused(c->ssl) ? PC_TLS_HS_RESUMED : PC_TLS_HS_FULL]++;
+    count_hs(c, SSL_session_reused(c->ssl) ? PC_TLS_HS_RESUMED : PC_TLS_HS_FULL, 0);
     c->data = NULL;
     c->drain = NULL;
     c->terminate = NULL;
@@ -329,7 +366,7 @@ hs_plain_http(pc_conn_t *c)
                    "Connection: close\r\n\r\n%s", sizeof(body) - 1, body);
     if (len > 0 && write(c->fd, resp, (size_t) len) < 0)
         c->error = 1;
-    stats.handshakes[PC_TLS_HS_FAILED]++;
+    count_hs(c, PC_TLS_HS_FAILED, 0);
     pc_log(PC_LOG_INFO, 0, "tls: plain HTTP request sent to HTTPS port, client: %s",
            peer_text(c, who, sizeof(who)));
     hs_close(c);
@@ -378,7 +415,7 @@ hs_timeout(struct ev_loop *loop, ev_timer *w, int revents)
 
     PC_UNUSED(loop);
     PC_UNUSED(revents);
-    stats.handshakes[PC_TLS_HS_FAILED]++;
+    count_hs(c, PC_TLS_HS_FAILED, 0);
     pc_log(PC_LOG_INFO, 0, "tls: handshake timed out, client: %s",
            peer_text(c, who, sizeof(who)));
     hs_close(c);
