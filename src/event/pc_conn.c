@@ -282,14 +282,10 @@ timer_arm(pc_conn_t *c, pc_msec_t ms)
     ev_timer_start(loop, &c->timer);
 }
 
-/* See pc_conn.h. */
+/* See pc_conn.h: pc_conn_timer_set with ms > 0. */
 void
-pc_conn_timer_set(pc_conn_t *c, pc_msec_t ms)
+pc_conn_timer_arm(pc_conn_t *c, pc_msec_t ms)
 {
-    if (ms <= 0) {
-        DUE(c) = 0.0;
-        return;
-    }
     /* Armed no later than the new deadline: it will re-arm itself. */
     if (ev_is_active(&c->timer)
         && ev_timer_remaining(c->wk->loop, &c->timer) * 1000.0 <= (double) ms)

@@ -76,8 +76,17 @@ void pc_conn_close(pc_conn_t *c);
  * must not be used through ev_timer_* directly meanwhile (the deadline is
  * kept in its repeat field, which a one-shot timer does not otherwise use).
  */
-void pc_conn_timer_set(pc_conn_t *c, pc_msec_t ms);
+void pc_conn_timer_arm(pc_conn_t *c, pc_msec_t ms);
 bool pc_conn_timer_expired(pc_conn_t *c);
+
+static inline void
+pc_conn_timer_set(pc_conn_t *c, pc_msec_t ms)
+{
+    if (ms > 0)
+        pc_conn_timer_arm(c, ms);
+    else
+        c->timer.repeat = 0.0;      /* disarmed: see pc_conn.c */
+}
 
 /* Milliseconds until c's deadline (pc_conn_timer_set); -1 when none. */
 pc_msec_t pc_conn_timer_left(pc_conn_t *c);

@@ -39,7 +39,15 @@ typedef struct {
     pc_str_t                   suffix;   /* prefix variables ($http_x)     */
     unsigned                   uri:1;    /* carries a query: redactable    */
     unsigned                   raw:1;    /* json number: emitted unquoted  */
+    unsigned                   plain:1;  /* never needs escaping (numbers,
+                                            addresses, times): copied     */
+    unsigned                   direct:3; /* LOG_D_*: written in place     */
 } log_seg_t;
+
+/* Variables of the common formats that render_line writes straight into
+ * the line, without the getter's copy into r->pool. */
+enum { LOG_D_NONE = 0, LOG_D_STATUS, LOG_D_BODY_BYTES, LOG_D_TIME_LOCAL, LOG_D_REMOTE_ADDR };
+#define LOG_D_ROOM  64   /* bytes any of them may take */
 
 typedef struct {
     pc_str_t        name;
@@ -183,6 +191,24 @@ is_uri_var(const pc_str_t *name)
         || pc_str_eq_c(name, "args");
 }
 
+/* Variables whose values are made here from numbers, addresses and the
+ * clock, never from client bytes: nothing in them can need escaping. */
+static bool
+is_plain_var(const pc_str_t *name)
+{
+    static const char *const plain[] = {
+        "remote_addr", "remote_port", "server_port", "status", "body_bytes_sent",
+        "bytes_sent", "request_length", "request_time", "msec", "time_local",
+        "time_iso8601", "connection", "connection_requests", "pid", NULL
+    };
+    unsigned i;
+
+    for (i = 0; plain[i] != NULL; i++)
+        if (pc_str_eq_c(name, plain[i]))
+            return true;
+    return false;
+}
+
 /* Append a variable segment for name; lenient: unknown → empty literal
  * (the built-in json format names variables of optional modules). */
 static const char *
@@ -205,6 +231,11 @@ add_var_seg(pc_conf_t *cf, pc_array_t *segs, const pc_str_t *name, int lenient,
     sg->data = v->data;
     sg->raw = raw;
     sg->uri = is_uri_var(name);
+    sg->plain = is_plain_var(name);
+    sg->direct = pc_str_eq_c(name, "status") ? LOG_D_STATUS
+               : pc_str_eq_c(name, "body_bytes_sent") ? LOG_D_BODY_BYTES
+               : pc_str_eq_c(name, "time_local") ? LOG_D_TIME_LOCAL
+               : pc_str_eq_c(name, "remote_addr") ? LOG_D_REMOTE_ADDR : LOG_D_NONE;
     if (v->flags & PC_VAR_PREFIX) {
         sg->suffix.data = pc_pstrdup(cf->pool, suffix.data, suffix.len);
         sg->suffix.len = suffix.len;
@@ -226,15 +257,27 @@ add_text_seg(pc_conf_t *cf, pc_array_t *segs, const u_char *p, size_t len)
     return sg->text.data ? PC_CONF_OK : "out of memory";
 }
 
-/* The bytes a line of fmt needs besides its values (see reserve). */
+/* Fold each literal into the variable after it (a variable segment's text
+ * is written before its value), halving the segments render_line walks;
+ * then the bytes a line needs besides its values (see reserve). */
 static void
 set_reserve(log_format_t *fmt)
 {
-    uint32_t i;
+    uint32_t i, k;
 
+    for (i = 0, k = 0; i < fmt->nsegs; i++, k++) {
+        if (fmt->segs[i].var == NULL && i + 1 < fmt->nsegs
+            && fmt->segs[i + 1].var != NULL && fmt->segs[i + 1].text.len == 0)
+        {
+            fmt->segs[i + 1].text = fmt->segs[i].text;
+            i++;
+        }
+        fmt->segs[k] = fmt->segs[i];
+    }
+    fmt->nsegs = k;
     fmt->reserve = 0;
     for (i = 0; i < fmt->nsegs; i++)
-        fmt->reserve += fmt->segs[i].var == NULL ? fmt->segs[i].text.len : 1;
+        fmt->reserve += fmt->segs[i].text.len + (fmt->segs[i].var != NULL);
 }
 
 /* Compile "text $var ${var}text" into segments. */
@@ -717,18 +760,77 @@ utf8_len(const u_char *v, size_t len)
 /* Escape v into [p, end): returns the new p (never past end).  JSON: a
  * byte that is not part of well-formed UTF-8 becomes \u00HH, so a client
  * cannot make the line invalid JSON. */
+/* Copy n bytes to p; the line buffer has room (callers bound n).  Log
+ * pieces are short (" - - [", "200", an address): two overlapping 8-byte
+ * moves beat a call to memcpy for each of them. */
+static inline u_char *
+log_copy(u_char *p, const u_char *src, size_t n)
+{
+    uint64_t a, b;
+    uint32_t c, d;
+
+    if (n > 16)
+        return pc_cpymem(p, src, n);
+    if (n >= 8) {
+        memcpy(&a, src, 8);
+        memcpy(&b, src + n - 8, 8);
+        memcpy(p, &a, 8);
+        memcpy(p + n - 8, &b, 8);
+    } else if (n >= 4) {
+        memcpy(&c, src, 4);
+        memcpy(&d, src + n - 4, 4);
+        memcpy(p, &c, 4);
+        memcpy(p + n - 4, &d, 4);
+    } else if (n > 0) {
+        p[0] = src[0];
+        p[n / 2] = src[n / 2];
+        p[n - 1] = src[n - 1];
+    }
+    return p + n;
+}
+
+/* Bytes every escape mode copies as they are: printable ASCII but '"'
+ * and '\\'.  Filled once (log_plain_init). */
+static uint8_t log_plain[256];
+
+static void
+log_plain_init(void)
+{
+    unsigned ch;
+
+    for (ch = 0x20; ch < 0x7f; ch++)
+        log_plain[ch] = ch != '"' && ch != '\\';
+}
+
 static u_char *
 escape_value(u_char *p, u_char *end, const u_char *v, size_t len, log_escape_e esc)
 {
     static const u_char hex[] = "0123456789abcdef";
-    size_t i, n;
+    size_t i, j, n, lim;
 
+    if (esc == ESC_NONE) {
+        n = pc_min(len, (size_t) (end - p));
+        return log_copy(p, v, n);
+    }
+    if (!log_plain['a'])
+        log_plain_init();
     for (i = 0; i < len && p < end; i++) {
-        u_char ch = v[i];
+        u_char ch;
 
-        if (esc == ESC_NONE) {
-            *p++ = ch;
-        } else if (esc == ESC_JSON) {
+        /* The run of bytes that need nothing, copied at once: most
+         * values (addresses, paths, agents) are one such run. */
+        lim = i + pc_min(len - i, (size_t) (end - p));
+        for (j = i; j + 4 <= lim && (log_plain[v[j]] & log_plain[v[j + 1]]
+                                     & log_plain[v[j + 2]] & log_plain[v[j + 3]]); j += 4) { }
+        while (j < lim && log_plain[v[j]])
+            j++;
+        p = log_copy(p, v + i, j - i);
+        i = j;
+        if (i >= len || p >= end)
+            break;
+        ch = v[i];
+
+        if (esc == ESC_JSON) {
             if (ch >= 0x80 && (n = utf8_len(v + i, len - i)) > 0) {
                 if ((size_t) (end - p) < n) break;
                 p = pc_cpymem(p, v + i, n);
@@ -811,6 +913,35 @@ redact_value(pc_http_request_t *r, pc_str_t v, const pc_array_t *names, int whol
     return v;
 }
 
+/* Write what the getter of direct variable d would give, at p (room for
+ * LOG_D_ROOM bytes); NULL when it has no value here (the getter decides). */
+static u_char *
+render_direct(pc_http_request_t *r, unsigned d, u_char *p)
+{
+    int s;
+
+    switch (d) {
+    case LOG_D_STATUS:
+        s = r->status < 0 || r->status > 999 ? 0 : r->status;
+        p[0] = (u_char) ('0' + s / 100);
+        p[1] = (u_char) ('0' + s / 10 % 10);
+        p[2] = (u_char) ('0' + s % 10);
+        return p + 3;
+    case LOG_D_BODY_BYTES:
+        return pc_u64toa(p, r->body_bytes_sent);
+    case LOG_D_TIME_LOCAL:
+        if (pc_time.log_local.len == 0 || pc_time.log_local.len > LOG_D_ROOM)
+            return NULL;
+        return log_copy(p, pc_time.log_local.data, pc_time.log_local.len);
+    case LOG_D_REMOTE_ADDR:
+        if (r->remote_addr.len == 0 || r->remote_addr.len > LOG_D_ROOM)
+            return NULL;
+        return log_copy(p, r->remote_addr.data, r->remote_addr.len);
+    default:
+        return NULL;
+    }
+}
+
 /* Render one line of fmt for r into buf (LOG_LINE_MAX); returns its length.
  * Values that do not fit are cut, never the literal text after them. */
 static size_t
@@ -825,13 +956,24 @@ render_line(pc_http_request_t *r, const log_format_t *fmt, const pc_array_t *red
         const log_seg_t *sg = &fmt->segs[i];
         pc_str_t v = pc_null_string;
 
-        if (sg->var == NULL) {
+        if (sg->text.len > 0) {
             size_t n = pc_min(sg->text.len, (size_t) (end - p));
-            p = pc_cpymem(p, sg->text.data, n);
+            p = log_copy(p, sg->text.data, n);
             reserve -= sg->text.len;
-            continue;
+            if (p == end)
+                break;
         }
+        if (sg->var == NULL)
+            continue;
         reserve--;
+        if (sg->direct != LOG_D_NONE && (size_t) (end - p) > reserve + LOG_D_ROOM) {
+            u_char *q = render_direct(r, sg->direct, p);
+
+            if (q != NULL) {
+                p = q;
+                continue;
+            }
+        }
         vend = (size_t) (end - p) > reserve ? end - reserve : p;
         if (sg->var->get(r, &v, sg->suffix.data ? (uintptr_t) &sg->suffix : sg->data)
                 != PC_OK)
@@ -847,7 +989,8 @@ render_line(pc_http_request_t *r, const log_format_t *fmt, const pc_array_t *red
                 *p++ = '0';
             continue;
         }
-        p = escape_value(p, vend, v.data, v.len, sg->raw ? ESC_NONE : fmt->escape);
+        p = escape_value(p, vend, v.data, v.len,
+                         sg->raw || sg->plain ? ESC_NONE : fmt->escape);
     }
     *p++ = '\n';
     return (size_t) (p - buf);

@@ -265,6 +265,7 @@ px_reset_attempt(pc_http_proxy_ctx_t *ctx)
     ctx->wblocked = 0;
     ctx->resp_any = 0;
     ctx->out_busy = 0;
+    ctx->head_parsed = 0;
     ctx->buf->pos = ctx->buf->last = ctx->buf->start;
     pc_http_proxy_resp_init(&ctx->resp, ctx->hdrs, PX_MAX_HEADERS,
                             (uint32_t) (ctx->buf->end - ctx->buf->start), ctx->r->method);
@@ -911,7 +912,14 @@ px_head(pc_http_proxy_ctx_t *ctx)
     int       err = 0;
 
     for ( ;; ) {
-        rc = pc_http_proxy_resp_head(&ctx->resp, b->pos, (size_t) (b->last - b->pos));
+        /* The parser is incremental: without new bytes it has nothing to
+         * say, so read first (the first time, and after a short read). */
+        if ((size_t) (b->last - b->pos) == ctx->head_parsed) {
+            rc = PC_AGAIN;
+        } else {
+            ctx->head_parsed = (uint32_t) (b->last - b->pos);
+            rc = pc_http_proxy_resp_head(&ctx->resp, b->pos, ctx->head_parsed);
+        }
         if (rc == PC_ERROR) {
             pc_http_proxy_cur(ctx)->status = 502;
             return px_fail(ctx, PX_PHASE_HEADER, 0, PX_ERR_INVALID, ctx->resp.error);
@@ -926,6 +934,7 @@ px_head(pc_http_proxy_ctx_t *ctx)
         if (rc == PC_OK && ctx->resp.head.status < 200) {
             px_interim(ctx);
             b->pos += ctx->resp.head.head_len;
+            ctx->head_parsed = UINT32_MAX;     /* parse what follows */
             if (pc_http_proxy_resp_next_head(&ctx->resp) != PC_OK) {
                 return px_fail(ctx, PX_PHASE_HEADER, 0, PX_ERR_INVALID, ctx->resp.error);
             }

@@ -60,6 +60,7 @@ typedef struct {
     int                        retry_peer;     /* stale retry: this peer, new conn */
     uint8_t                   *tried;
     uint32_t                   ntries;
+    uint32_t                   head_parsed;  /* head bytes the parser has seen */
     uint32_t                   hash;
     pc_http_proxy_attempt_t   *att;           /* att_inline, or r->pool when more */
     pc_http_proxy_attempt_t    att_inline[2];

@@ -596,6 +596,8 @@ hdr_name_eq(const u_char *h, size_t hlen, const pc_str_t *s)
     if (hlen != s->len)
         return false;
     for (i = 0; i < hlen; i++) {
+        if (h[i] == s->data[i])
+            continue;
         if (pc_tolower(h[i]) != pc_tolower(s->data[i]) && !(h[i] == '-' && s->data[i] == '_'))
             return false;
     }
@@ -653,6 +655,31 @@ var_http(pc_http_request_t *r, pc_str_t *out, uintptr_t data)
         return PC_OK;
     }
     return join_values(r, out, found, n, cookie ? "; " : ", ");
+}
+
+/* $http_user_agent, $http_referer, $http_cookie: as $http_NAME, but the
+ * parser already tagged those fields (data: pc_http_hdr_e), so no name
+ * is compared; every access log line asks for two of them. */
+static pc_rc_t
+var_http_known(pc_http_request_t *r, pc_str_t *out, uintptr_t data)
+{
+    const pc_http_header_t *h = r->head.headers;
+    pc_str_t found[8];
+    uint32_t i, n = 0;
+
+    if (r->head_buf == NULL || r->head.idx[data] == 0)
+        return PC_DECLINED;
+    for (i = r->head.idx[data] - 1; i < r->head.nheaders && n < pc_nelems(found); i++) {
+        if (h[i].id != data)
+            continue;
+        found[n].data = r->head_buf + h[i].value;
+        found[n++].len = h[i].value_len;
+    }
+    if (n == 1) {
+        *out = found[0];
+        return PC_OK;
+    }
+    return join_values(r, out, found, n, data == PC_HTTP_H_COOKIE ? "; " : ", ");
 }
 
 /* $sent_http_NAME: the response field as it stands now. */
@@ -756,6 +783,9 @@ const pc_http_variable_t pc_http_core_variables[] = {
     { "connection",          var_connection,   0, 0 },
     { "connection_requests", var_req_u64,      REQ_STR(connection_requests), 0 },
     { "pid",                 var_pid,          0, 0 },
+    { "http_user_agent",     var_http_known,   PC_HTTP_H_USER_AGENT, 0 },
+    { "http_referer",        var_http_known,   PC_HTTP_H_REFERER, 0 },
+    { "http_cookie",         var_http_known,   PC_HTTP_H_COOKIE, 0 },
     { "http_",               var_http,         0, PC_VAR_PREFIX },
     { "sent_http_",          var_sent_http,    0, PC_VAR_PREFIX | PC_VAR_NOCACHE },
     { "cookie_",             var_cookie,       0, PC_VAR_PREFIX },
