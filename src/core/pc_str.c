@@ -13,6 +13,8 @@ pc_strncasecmp(const u_char *a, const u_char *b, size_t n)
     u_char ca, cb;
 
     for (i = 0; i < n; i++) {
+        if (a[i] == b[i])
+            continue;               /* the common case: no case folding */
         ca = pc_tolower(a[i]);
         cb = pc_tolower(b[i]);
         if (ca != cb)

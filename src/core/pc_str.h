@@ -11,6 +11,31 @@
 #define pc_toupper(c)  ((u_char) (((c) >= 'a' && (c) <= 'z') ? ((c) & ~0x20) : (c)))
 
 /* memcpy returning the end of the destination. */
+/*
+ * s[0 .. n) equals lower (lowercase letters, digits, '-') ignoring ASCII
+ * case, 8 bytes at a time with each byte OR 0x20: that maps exactly A-Z to
+ * a-z, and no other byte of a header name or value (CR and LF excluded) to
+ * a letter, digit or '-'.  For short constant literals, where it unrolls.
+ */
+static inline bool
+pc_str_eq_lower(const u_char *s, const char *lower, size_t n)
+{
+    uint64_t a, b;
+
+    for ( ; n >= 8; s += 8, lower += 8, n -= 8) {
+        memcpy(&a, s, 8);
+        memcpy(&b, lower, 8);
+        if ((a | 0x2020202020202020ULL) != b)
+            return false;
+    }
+    if (n == 0)
+        return true;
+    a = b = 0;
+    memcpy(&a, s, n);
+    memcpy(&b, lower, n);
+    return (a | (0x2020202020202020ULL >> (64 - 8 * n))) == b;
+}
+
 static inline u_char *
 pc_cpymem(u_char *dst, const void *src, size_t n)
 {

@@ -76,6 +76,16 @@ void pc_conn_close(pc_conn_t *c);
  * must not be used through ev_timer_* directly meanwhile (the deadline is
  * kept in its repeat field, which a one-shot timer does not otherwise use).
  */
+/* ev_io_stop for watchers that are mostly stopped already (a write
+ * watcher, a check that never armed): no library call then.  Same effect,
+ * pending events included. */
+static inline void
+pc_conn_io_stop(struct ev_loop *loop, ev_io *w)
+{
+    if (ev_is_active(w) || ev_is_pending(w))
+        ev_io_stop(loop, w);
+}
+
 void pc_conn_timer_arm(pc_conn_t *c, pc_msec_t ms);
 bool pc_conn_timer_expired(pc_conn_t *c);
 

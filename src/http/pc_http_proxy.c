@@ -87,8 +87,8 @@ px_release(pc_http_proxy_ctx_t *ctx, bool keep)
 void
 pc_http_proxy_stop_client(pc_http_proxy_ctx_t *ctx)
 {
-    ev_io_stop(PX_LOOP, &ctx->crev);
-    ev_io_stop(PX_LOOP, &ctx->cwev);
+    pc_conn_io_stop(PX_LOOP, &ctx->crev);
+    pc_conn_io_stop(PX_LOOP, &ctx->cwev);
 }
 
 /* r->pool cleanup: whatever state the request ended in. */
@@ -212,12 +212,12 @@ px_arm(pc_http_proxy_ctx_t *ctx)
     if (ctx->wblocked) {
         ev_io_start(PX_LOOP, &c->wev);
     } else {
-        ev_io_stop(PX_LOOP, &c->wev);
+        pc_conn_io_stop(PX_LOOP, &c->wev);
     }
     if (want_r) {
         ev_io_start(PX_LOOP, &c->rev);
     } else {
-        ev_io_stop(PX_LOOP, &c->rev);
+        pc_conn_io_stop(PX_LOOP, &c->rev);
     }
     if (ctx->wblocked) {
         pc_http_proxy_timer(ctx, 1, ctx->plcf->send_timeout, ctx->progress_w);
@@ -240,7 +240,7 @@ px_attach(pc_http_proxy_ctx_t *ctx, pc_http_upconn_t *uc)
     /* Same fd, same events: ev_set_cb, not ev_io_init, whose "fd may have
      * changed" flag would cost an epoll_ctl per request.  The read watcher
      * keeps running if it was (a pooled connection's idle watch). */
-    ev_io_stop(PX_LOOP, &c->wev);
+    pc_conn_io_stop(PX_LOOP, &c->wev);
     pc_conn_timer_set(c, 0);
     ev_set_cb(&c->rev, on_up_read);
     ev_set_cb(&c->wev, on_up_write);
@@ -753,9 +753,9 @@ px_finish(pc_http_proxy_ctx_t *ctx)
         /* A kept connection's read watcher runs on as the pool's idle
          * watch (pool_put changes its callback). */
         if (!keep) {
-            ev_io_stop(PX_LOOP, &ctx->uc->c->rev);
+            pc_conn_io_stop(PX_LOOP, &ctx->uc->c->rev);
         }
-        ev_io_stop(PX_LOOP, &ctx->uc->c->wev);
+        pc_conn_io_stop(PX_LOOP, &ctx->uc->c->wev);
         pc_conn_timer_set(ctx->uc->c, 0);
     }
     px_release(ctx, keep);
@@ -1089,7 +1089,7 @@ on_up_read(struct ev_loop *loop, ev_io *w, int revents)
 
     PC_UNUSED(revents);
     if (ctx == NULL) {
-        ev_io_stop(loop, w);
+        pc_conn_io_stop(loop, w);
         return;
     }
     hc = ctx->r->hc;
@@ -1111,13 +1111,13 @@ on_up_write(struct ev_loop *loop, ev_io *w, int revents)
 
     PC_UNUSED(revents);
     if (ctx == NULL) {
-        ev_io_stop(loop, w);
+        pc_conn_io_stop(loop, w);
         return;
     }
     hc = ctx->r->hc;
     pc_http_req_enter(hc);
     if (ctx->state == PX_CONNECT) {
-        ev_io_stop(loop, w);
+        pc_conn_io_stop(loop, w);
         err = pc_http_upstream_connect_result(ctx->uc);
         if (err != 0) {
             (void) px_fail(ctx, PX_PHASE_CONNECT, err, PX_ERR_ERROR, "connect() failed");

@@ -170,6 +170,16 @@ pc_http_proxy_conn_token(const pc_http_head_t *h, const u_char *buf,
         }
         p = buf + f->value;
         last = p + f->value_len;
+        /* The usual values are one token, known to the parser: the name
+         * can only be that token itself. */
+        if ((f->value_len == 10 && pc_str_eq_lower(p, "keep-alive", 10))
+            || (f->value_len == 5 && pc_str_eq_lower(p, "close", 5)))
+        {
+            if (len == f->value_len && pc_strncasecmp(p, name, len) == 0) {
+                return true;
+            }
+            continue;
+        }
         while (p < last) {
             while (p < last && !is_tchar(*p)) {
                 p++;

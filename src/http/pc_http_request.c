@@ -818,7 +818,7 @@ req_end(pc_http_conn_t *hc)
     linger = !keep && !c->error && !c->eof
              && (r->status >= 400 || !r->body_done || in->pos < in->last);
     ev_timer_stop(LOOP(c), &req->send_timer);
-    ev_io_stop(LOOP(c), &c->wev);
+    pc_conn_io_stop(LOOP(c), &c->wev);
     set_timer(c, 0);
     r->done = 1;
     req_log(hc, req);
@@ -1272,7 +1272,7 @@ watch_gone(pc_http_conn_t *hc)
         req->gone_handler = NULL;
         req->gone_quiet = 1;
         if (n <= 0) {
-            ev_io_stop(LOOP(c), &c->rev);
+            pc_conn_io_stop(LOOP(c), &c->rev);
             hc->busy++;
             handler(&req->r);
             hc->busy--;
@@ -1280,7 +1280,7 @@ watch_gone(pc_http_conn_t *hc)
             return;
         }
     }
-    ev_io_stop(LOOP(c), &c->rev);
+    pc_conn_io_stop(LOOP(c), &c->rev);
 }
 
 /* Readable while ACTIVE: body bytes for a waiting handler or the discard. */
@@ -1295,7 +1295,7 @@ read_active(pc_http_conn_t *hc)
         watch_gone(hc);
         return;
     }
-    ev_io_stop(LOOP(c), &c->rev);
+    pc_conn_io_stop(LOOP(c), &c->rev);
     req->body_wait = 0;
     set_timer(c, 0);
     req->wait_total += pc_time.mono_ms - req->wait_start;
@@ -1316,7 +1316,7 @@ on_read(struct ev_loop *loop, ev_io *w, int revents)
 
     PC_UNUSED(revents);
     if (hc == NULL) {
-        ev_io_stop(loop, w);
+        pc_conn_io_stop(loop, w);
         return;
     }
     switch (hc->state) {
@@ -1346,7 +1346,7 @@ body_timeout(pc_http_conn_t *hc)
     if (!req->body_wait)
         return;
     req->body_wait = 0;
-    ev_io_stop(LOOP(c), &c->rev);
+    pc_conn_io_stop(LOOP(c), &c->rev);
     req->wait_total += waited;
     req->body_status = 408;
     r->error_reason = ccf->client_body_timeout > 0 && waited >= ccf->client_body_timeout

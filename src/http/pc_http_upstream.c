@@ -261,7 +261,7 @@ pc_http_upstream_pool_get(pc_http_upstream_rt_t *rt, uint32_t peer)
             idle_unlink(uc);
             /* The read watcher runs on: the new owner changes its
              * callback (ev_set_cb), which costs nothing. */
-            ev_io_stop(pc_worker->loop, &uc->c->wev);
+            pc_conn_io_stop(pc_worker->loop, &uc->c->wev);
             pc_conn_timer_set(uc->c, 0);
             return uc;
         }
@@ -286,7 +286,7 @@ pc_http_upstream_pool_put(pc_http_upconn_t *uc)
     }
     /* The read watcher may still run (the owner's): a new callback is
      * enough, no stop and start. */
-    ev_io_stop(pc_worker->loop, &c->wev);
+    pc_conn_io_stop(pc_worker->loop, &c->wev);
     uc->owner = NULL;
     uc->idle = 1;
     c->data = uc;

@@ -31,32 +31,11 @@ static const u_char last_chunk[] = "0\r\n\r\n";
 
 enum { F_COPY = 0, F_SKIP, F_SERVER, F_DATE };
 
-/*
- * name (already known to have lower's length) is lower, a lowercase token,
- * ignoring ASCII case: eight bytes at a time, each OR 0x20.  For token bytes
- * (field names are tokens) that maps exactly A-Z to a-z and changes nothing
- * else that could then equal a letter or '-'.  This runs twice for every
- * response field, so it is inline and unrolled for the constant lengths.
- */
+/* name (already known to have lower's length) is lower, ignoring case. */
 static inline bool
 name_is(const pc_str_t *name, const char *lower)
 {
-    const u_char *s = name->data;
-    size_t        n = name->len, k;
-    uint64_t      a, b;
-
-    while (n > 0) {
-        k = n < 8 ? n : 8;
-        a = b = 0;
-        memcpy(&a, s, k);
-        memcpy(&b, lower, k);
-        if ((a | (0x2020202020202020ULL >> (64 - 8 * k))) != b)
-            return false;
-        s += k;
-        lower += k;
-        n -= k;
-    }
-    return true;
+    return pc_str_eq_lower(name->data, lower, name->len);
 }
 
 /* What the head writer does with a field of r->out. */
@@ -316,7 +295,7 @@ pc_http_write_flush(pc_http_req_t *req)
     }
     if (req->send_waiting) {
         req->send_waiting = 0;
-        ev_io_stop(c->wk->loop, &c->wev);
+        pc_conn_io_stop(c->wk->loop, &c->wev);
         ev_timer_stop(c->wk->loop, &req->send_timer);
     }
     return PC_OK;
@@ -334,7 +313,7 @@ pc_http_write_event(struct ev_loop *loop, ev_io *w, int revents)
 
     PC_UNUSED(revents);
     if (req == NULL || req->nspans == 0) {
-        ev_io_stop(loop, w);
+        pc_conn_io_stop(loop, w);
         return;
     }
     pc_http_req_enter(hc);

@@ -97,9 +97,24 @@ test_strnstr(void)
     is_int(pc_hexval('g'), -1, "hexval g");
 }
 
+static void
+test_eq_lower(void)
+{
+    ok(pc_str_eq_lower((const u_char *) "Keep-Alive", "keep-alive", 10), "eq_lower: mixed case");
+    ok(pc_str_eq_lower((const u_char *) "CLOSE", "close", 5), "eq_lower: upper, short");
+    ok(pc_str_eq_lower((const u_char *) "Transfer-Encoding", "transfer-encoding", 17),
+       "eq_lower: 17 bytes (8 + 8 + 1)");
+    ok(!pc_str_eq_lower((const u_char *) "Keep-Alivf", "keep-alive", 10), "eq_lower: last byte differs");
+    ok(!pc_str_eq_lower((const u_char *) "Keep_Alive", "keep-alive", 10), "eq_lower: '_' is not '-'");
+    ok(!pc_str_eq_lower((const u_char *) "keep Alive", "keep-alive", 10), "eq_lower: SP is not '-'");
+    ok(!pc_str_eq_lower((const u_char *) "dat\x05", "date", 4), "eq_lower: control byte is not a letter");
+    ok(pc_str_eq_lower((const u_char *) "x", "", 0), "eq_lower: empty");
+}
+
 int
 main(void)
 {
+    test_eq_lower();
     test_parse_uint64();
     test_u64toa();
     test_case();
