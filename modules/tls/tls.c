@@ -6,7 +6,7 @@
  *
  * Why it looks like this:
  * - The handshake is an I/O layer (src/tls): once it is over, the saved
- *   http handler gets the connection with c->recv / c->writev switched.
+ *   http handler gets the connection with c->io switched to TLS.
  * - A client verified by one server block must not reach another one by
  *   sending a different Host: when the block chosen by Host is not the one
  *   SNI chose, and either of them verifies clients, the request gets 421

@@ -118,13 +118,11 @@ pc_conn_new(pc_worker_t *wk, int fd, pc_listening_t *ls)
         return NULL;
     }
     c->fd = fd;
-    c->wk = wk;
     c->cycle = wk->cycle;
     pc_cycle_ref(c->cycle);
     c->listening = ls;
     c->number = ++wk->conn_number;
-    c->recv = pc_conn_recv_plain;
-    c->writev = pc_conn_writev_plain;
+    c->io = &pc_conn_io_plain;
     ev_io_init(&c->rev, stray_io, fd, EV_READ);
     ev_io_init(&c->wev, stray_io, fd, EV_WRITE);
     ev_timer_init(&c->timer, stray_timer, 0., 0.);
@@ -149,7 +147,7 @@ pc_conn_close(pc_conn_t *c)
 
     if (c == NULL || c->closed)
         return;
-    wk = c->wk;
+    wk = pc_worker;
     ev_io_stop(wk->loop, &c->rev);
     ev_io_stop(wk->loop, &c->wev);
     ev_timer_stop(wk->loop, &c->timer);
@@ -208,8 +206,8 @@ pc_conn_drain_all(pc_worker_t *wk)
     for (c = wk->conns; c != NULL; c = c->next) {
         if (c->closed)
             continue;
-        if (c->drain != NULL) {
-            c->drain(c);
+        if (c->proto != NULL && c->proto->drain != NULL) {
+            c->proto->drain(c);
         } else if (!c->upstream) {
             /* No protocol state to finish: nothing in flight. */
             pc_conn_close(c);
@@ -235,8 +233,8 @@ pc_conn_close_all(pc_worker_t *wk)
         for (c = wk->conns; c != NULL; c = c->next) {
             if (c->closed)
                 continue;
-            if (c->terminate != NULL && pass < 3)
-                c->terminate(c);
+            if (c->proto != NULL && c->proto->terminate != NULL && pass < 3)
+                c->proto->terminate(c);
             if (!c->closed)
                 pc_conn_close(c);
         }
@@ -273,7 +271,7 @@ pc_conn_free_cache(void)
 static void
 timer_arm(pc_conn_t *c, pc_msec_t ms)
 {
-    struct ev_loop *loop = c->wk->loop;
+    struct ev_loop *loop = pc_worker->loop;
     double          due = DUE(c);
 
     ev_timer_stop(loop, &c->timer);
@@ -288,7 +286,7 @@ pc_conn_timer_arm(pc_conn_t *c, pc_msec_t ms)
 {
     /* Armed no later than the new deadline: it will re-arm itself. */
     if (ev_is_active(&c->timer)
-        && ev_timer_remaining(c->wk->loop, &c->timer) * 1000.0 <= (double) ms)
+        && ev_timer_remaining(pc_worker->loop, &c->timer) * 1000.0 <= (double) ms)
     {
         DUE(c) = (double) (pc_time.mono_ms + ms);
         return;
@@ -304,7 +302,7 @@ pc_conn_timer_expired(pc_conn_t *c)
     pc_msec_t due = (pc_msec_t) DUE(c);
 
     if (due == 0) {
-        ev_timer_stop(c->wk->loop, &c->timer);
+        ev_timer_stop(pc_worker->loop, &c->timer);
         return false;
     }
     if (due > pc_time.mono_ms) {
@@ -312,7 +310,7 @@ pc_conn_timer_expired(pc_conn_t *c)
         return false;
     }
     DUE(c) = 0.0;
-    ev_timer_stop(c->wk->loop, &c->timer);
+    ev_timer_stop(pc_worker->loop, &c->timer);
     return true;
 }
 
@@ -364,6 +362,10 @@ pc_conn_writev_plain(pc_conn_t *c, struct iovec *iov, int iovcnt)
     }
     return n;
 }
+
+const pc_conn_io_t pc_conn_io_plain = {
+    pc_conn_recv_plain, pc_conn_writev_plain, NULL
+};
 
 /* See pc_conn.h. */
 socklen_t

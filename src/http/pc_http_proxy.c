@@ -659,7 +659,7 @@ px_send(pc_http_proxy_ctx_t *ctx)
             ctx->req_sent = 1;
             return PC_OK;
         }
-        n = c->writev(c, iov, niov);
+        n = pc_conn_writev(c, iov, niov);
         if (n < 0) {
             if (errno == EINTR) {
                 continue;
@@ -689,7 +689,7 @@ px_fill(pc_http_proxy_ctx_t *ctx, int *err)
     ssize_t    n;
 
     for ( ;; ) {
-        n = c->recv(c, b->last, (size_t) (b->end - b->last));
+        n = pc_conn_recv(c, b->last, (size_t) (b->end - b->last));
         if (n > 0) {
             b->last += n;
             ctx->resp_any = 1;
@@ -847,7 +847,7 @@ px_interim(pc_http_proxy_ctx_t *ctx)
     }
     p = pc_cpymem(p, "\r\n", 2);
     iov.iov_len = (size_t) (p - (u_char *) iov.iov_base);
-    n = r->c->writev(r->c, &iov, 1);
+    n = pc_conn_writev(r->c, &iov, 1);
     if (n > 0) {
         r->bytes_sent += (uint64_t) n;
     }
@@ -1059,11 +1059,20 @@ px_recv(pc_http_proxy_ctx_t *ctx)
 static pc_rc_t
 px_io(pc_http_proxy_ctx_t *ctx)
 {
+    bool just_sent = false;
+
     ctx->progress_r = ctx->progress_w = 0;
-    if (!ctx->req_sent && px_send(ctx) == PC_DONE) {
-        return PC_DONE;
+    if (!ctx->req_sent) {
+        if (px_send(ctx) == PC_DONE) {
+            return PC_DONE;
+        }
+        just_sent = ctx->req_sent;
     }
-    if (px_recv(ctx) == PC_DONE) {
+    /* Right after the last request byte went out no response can be
+     * there yet (the upstream needs a moment): a read now would be a recv
+     * returning EAGAIN on nearly every request.  The read watcher says
+     * when it comes.  Otherwise read what is there. */
+    if (!(just_sent && ctx->buf->last == ctx->buf->pos) && px_recv(ctx) == PC_DONE) {
         return PC_DONE;
     }
     px_arm(ctx);

@@ -133,7 +133,7 @@ px_pipe(pc_http_proxy_ctx_t *ctx, pc_http_proxy_pipe_t *pp, bool *progress)
             iov[niov++].iov_len = (size_t) (b->last - b->pos);
         }
         if (niov > 0) {
-            n = pp->dst->writev(pp->dst, iov, niov);
+            n = pc_conn_writev(pp->dst, iov, niov);
             if (n < 0) {
                 if (errno == EINTR) {
                     continue;
@@ -164,7 +164,7 @@ px_pipe(pc_http_proxy_ctx_t *ctx, pc_http_proxy_pipe_t *pp, bool *progress)
             }
             return PC_DONE;
         }
-        n = pp->src->recv(pp->src, b->last, (size_t) (b->end - b->last));
+        n = pc_conn_recv(pp->src, b->last, (size_t) (b->end - b->last));
         if (n > 0) {
             b->last += n;
             *progress = true;

@@ -46,7 +46,7 @@
 #define TRIM_S           1.0      /* caches idle this long go back to malloc */
 #define TRIM_KEEP        8        /* ... all but this many of each          */
 
-#define LOOP(c)  ((c)->wk->loop)
+#define LOOP(c)  pc_conn_loop(c)
 
 typedef struct hc_slab_s {
     struct hc_slab_s  *next;
@@ -67,6 +67,8 @@ static void on_timer(struct ev_loop *loop, ev_timer *w, int revents);
 static void on_drain(pc_conn_t *c);
 static bool has_lower(const pc_str_t *s);
 static void on_terminate(pc_conn_t *c);
+
+static const pc_conn_proto_t http_proto = { on_drain, on_terminate };
 static void drive(pc_http_conn_t *hc);
 static void discard_step(pc_http_req_t *req);
 
@@ -258,8 +260,7 @@ conn_close(pc_http_conn_t *hc)
     pc_buf_put(hc->in);
     c->data = NULL;
     hc_release(hc);
-    if (c->shutdown != NULL)
-        c->shutdown(c);             /* TLS: close_notify, free the SSL */
+    pc_conn_shutdown(c);            /* TLS: close_notify, free the SSL */
     pc_conn_close(c);
 }
 
@@ -277,8 +278,7 @@ pc_http_init_connection(pc_conn_t *c)
 
     if (hc == NULL) {
         pc_log(PC_LOG_ALERT, 0, "http: no memory for a connection");
-        if (c->shutdown != NULL)
-            c->shutdown(c);
+        pc_conn_shutdown(c);
         pc_conn_close(c);
         return;
     }
@@ -286,8 +286,7 @@ pc_http_init_connection(pc_conn_t *c)
     hc->state = PC_HC_IDLE;
     hc->fresh = 1;
     c->data = hc;
-    c->drain = on_drain;
-    c->terminate = on_terminate;
+    c->proto = &http_proto;
     ev_io_init(&c->rev, on_read, c->fd, EV_READ);
     c->rev.data = c;
     ev_io_init(&c->wev, pc_http_write_event, c->fd, EV_WRITE);
@@ -345,8 +344,7 @@ on_terminate(pc_conn_t *c)
     pc_http_conn_t *hc = c->data;
 
     if (hc == NULL) {
-        if (c->shutdown != NULL)
-            c->shutdown(c);
+        pc_conn_shutdown(c);
         pc_conn_close(c);
         return;
     }
@@ -694,7 +692,7 @@ read_head(pc_http_conn_t *hc)
         drive(hc);
         return;
     }
-    n = c->recv(c, hc->in->last, (size_t) (hc->in->end - hc->in->last));
+    n = pc_conn_recv(c, hc->in->last, (size_t) (hc->in->end - hc->in->last));
     if (n > 0) {
         hc->in->last += n;
         if (hc->req == NULL) {
@@ -771,8 +769,7 @@ start_linger(pc_http_conn_t *hc)
     hc->nrequests = 0;
     /* TLS: close_notify goes out before the half-close (the I/O layer
      * ends here; linger_read drops raw bytes). */
-    if (c->shutdown != NULL)
-        c->shutdown(c);
+    pc_conn_shutdown(c);
     if (shutdown(c->fd, SHUT_WR) == -1) {
         conn_close(hc);
         return;
@@ -1076,7 +1073,7 @@ send_continue(pc_http_req_t *req)
 
     req->r.expect_sent = 1;
     if (req->nspans == 0) {
-        n = c->writev(c, &iov, 1);
+        n = pc_conn_writev(c, &iov, 1);
         if (n == (ssize_t) iov.iov_len)
             return;
         if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
@@ -1114,7 +1111,7 @@ body_recv(pc_http_req_t *req, int may_continue)
         return req->body_status = 400;
     }
     in = r->hc->in;
-    n = c->recv(c, in->last, (size_t) (in->end - in->last));
+    n = pc_conn_recv(c, in->last, (size_t) (in->end - in->last));
     if (n > 0) {
         in->last += n;
         req->body_raw += (uint64_t) n;
@@ -1430,7 +1427,7 @@ pc_http_conn_stats(pc_http_conn_stats_t *st)
         if (c->upstream || c->listening == NULL)
             continue;
         st->active++;
-        if (c->drain != on_drain || (hc = c->data) == NULL) {
+        if (c->proto != &http_proto || (hc = c->data) == NULL) {
             st->reading++;
             continue;
         }

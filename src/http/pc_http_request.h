@@ -105,7 +105,7 @@ struct pc_http_req_s {
 
 /*
  * The listener handler: set as listening->handler for http listeners.
- * Takes over c (sets c->data, watchers, c->drain); never fails visibly:
+ * Takes over c (sets c->data, watchers, c->proto); never fails visibly:
  * on ENOMEM the connection is closed.
  */
 void pc_http_init_connection(pc_conn_t *c);

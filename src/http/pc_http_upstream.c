@@ -251,6 +251,8 @@ on_idle_drain(pc_conn_t *c)
     }
 }
 
+static const pc_conn_proto_t idle_proto = { on_idle_drain, NULL };
+
 pc_http_upconn_t *
 pc_http_upstream_pool_get(pc_http_upstream_rt_t *rt, uint32_t peer)
 {
@@ -290,7 +292,7 @@ pc_http_upstream_pool_put(pc_http_upconn_t *uc)
     uc->owner = NULL;
     uc->idle = 1;
     c->data = uc;
-    c->drain = on_idle_drain;
+    c->proto = &idle_proto;
     ev_set_cb(&c->rev, on_idle_read);
     c->rev.data = c;
     ev_io_start(pc_worker->loop, &c->rev);
@@ -366,7 +368,7 @@ pc_http_upstream_connect(pc_http_upstream_rt_t *rt, uint32_t peer, int *err)
     memcpy(&c->peer, &p->addr, pc_min((size_t) p->addrlen, sizeof(c->peer)));
     c->peerlen = p->addrlen;
     c->data = uc;
-    c->drain = NULL;      /* in use: it finishes with its request */
+    c->proto = NULL;      /* in use: it finishes with its request */
     uc->c = c;
     uc->rt = rt;
     uc->peer = peer;
@@ -403,7 +405,7 @@ pc_http_upstream_close(pc_http_upconn_t *uc)
     }
     if (uc->c != NULL) {
         uc->c->data = NULL;
-        uc->c->drain = NULL;
+        uc->c->proto = NULL;
         pc_conn_close(uc->c);
         uc->c = NULL;
     }

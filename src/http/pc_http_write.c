@@ -242,12 +242,12 @@ wait_for_socket(pc_http_req_t *req, bool progressed)
 
     if (!req->send_waiting) {
         req->send_waiting = 1;
-        ev_io_start(c->wk->loop, &c->wev);
+        ev_io_start(pc_conn_loop(c), &c->wev);
         progressed = true;
     }
     if (progressed && ccf->send_timeout > 0) {
         req->send_timer.repeat = t;
-        ev_timer_again(c->wk->loop, &req->send_timer);
+        ev_timer_again(pc_conn_loop(c), &req->send_timer);
     }
 }
 
@@ -272,7 +272,7 @@ pc_http_write_flush(pc_http_req_t *req)
             iov[i].iov_len = req->out[i].len;
             total += req->out[i].len;
         }
-        n = c->writev(c, iov, (int) req->nspans);
+        n = pc_conn_writev(c, iov, (int) req->nspans);
         if (n < 0) {
             if (errno == EINTR)
                 continue;
@@ -295,8 +295,8 @@ pc_http_write_flush(pc_http_req_t *req)
     }
     if (req->send_waiting) {
         req->send_waiting = 0;
-        pc_conn_io_stop(c->wk->loop, &c->wev);
-        ev_timer_stop(c->wk->loop, &req->send_timer);
+        pc_conn_io_stop(pc_conn_loop(c), &c->wev);
+        ev_timer_stop(pc_conn_loop(c), &req->send_timer);
     }
     return PC_OK;
 }

@@ -10,7 +10,7 @@
  * context per server block, and gives each ssl listener a pc_tls_listener_t
  * whose select() maps an SNI name to a context and whose done() is the
  * protocol's own accept handler (http), called once the handshake is over
- * with c->recv / c->writev already switched to the TLS versions.
+ * with c->io already switched to the TLS layer.
  *
  * Memory: contexts, stores and the expiry list live as long as the cycle
  * pool that built them (a connection references its cycle, so a context
@@ -137,8 +137,8 @@ struct pc_tls_listener_s {
  * Accept handler glue: create the SSL object for c (c->ssl), and run the
  * server handshake driven by c's read/write watchers (WANT_READ/WANT_WRITE
  * decide which one runs; no busy loop, no blocking call) within
- * tl->timeout.  On success c->recv / c->writev / c->shutdown become the TLS
- * ones and tl->done(c) is called; on failure (garbage, timeout, client
+ * tl->timeout.  On success c->io becomes the TLS layer and tl->done(c) is
+ * called; on failure (garbage, timeout, client
  * certificate refused with `ssl_verify_client on`) the reason is logged at
  * info, counted, and c is closed.  tl lives in the cycle pool.
  */
@@ -153,7 +153,7 @@ ssize_t pc_tls_writev(pc_conn_t *c, struct iovec *iov, int iovcnt);
 
 /* End TLS on c: send close_notify when the connection is healthy (one
  * non-blocking attempt, never waits), free the SSL object, restore the
- * plain I/O functions.  Idempotent; installed as c->shutdown. */
+ * plain I/O layer.  Idempotent; the TLS layers' shutdown. */
 void pc_tls_shutdown(pc_conn_t *c);
 
 /* The context in force on c after SNI (NULL when c is not TLS). */

@@ -7,8 +7,8 @@
  *   SSL_ERROR_WANT_READ arms the read watcher, WANT_WRITE the write one,
  *   never both, so nothing spins; a timer bounds the whole handshake.
  * - Once it is done the protocol's handler takes the connection with
- *   c->recv / c->writev replaced: the HTTP runtime never knows it speaks
- *   TLS.  c->shutdown sends close_notify and frees the SSL object.
+ *   c->io replaced (pc_conn_io_t): the HTTP runtime never knows it speaks
+ *   TLS.  Its shutdown sends close_notify and frees the SSL object.
  * - OpenSSL may hold decrypted bytes the caller's buffer had no room for
  *   (SSL_pending).  No socket event would announce them, so the read
  *   watcher is fed one event by hand.  (read_ahead stays off, so nothing
@@ -263,7 +263,7 @@ hs_close(pc_conn_t *c)
 {
     SSL_free(c->ssl);
     c->ssl = NULL;
-    c->shutdown = NULL;
+    c->io = &pc_conn_io_plain;
     c->data = NULL;
     pc_conn_close(c);
 }
@@ -274,6 +274,18 @@ hs_abort(pc_conn_t *c)
 {
     hs_close(c);
 }
+
+static const pc_conn_proto_t hs_proto = { hs_abort, hs_abort };
+
+/* During the handshake the bytes are OpenSSL's (plain I/O is never used
+ * by anyone), but the end of the layer already frees the SSL object. */
+static const pc_conn_io_t hs_io_layer = {
+    pc_conn_recv_plain, pc_conn_writev_plain, pc_tls_shutdown
+};
+
+static const pc_conn_io_t tls_io_layer = {
+    pc_tls_recv, pc_tls_writev, pc_tls_shutdown
+};
 
 /* Log and count a refused client certificate; true when it was one. */
 static bool
@@ -328,17 +340,15 @@ static void
 hs_done(pc_conn_t *c)
 {
     const pc_tls_listener_t *tl = c->data;
-    struct ev_loop          *loop = c->wk->loop;
+    struct ev_loop          *loop = pc_conn_loop(c);
 
     ev_io_stop(loop, &c->rev);
     ev_io_stop(loop, &c->wev);
     ev_timer_stop(loop, &c->timer);
     count_hs(c, SSL_session_reused(c->ssl) ? PC_TLS_HS_RESUMED : PC_TLS_HS_FULL, 0);
     c->data = NULL;
-    c->drain = NULL;
-    c->terminate = NULL;
-    c->recv = pc_tls_recv;
-    c->writev = pc_tls_writev;
+    c->proto = NULL;
+    c->io = &tls_io_layer;
     tl->done(c);
 }
 
@@ -376,7 +386,7 @@ hs_plain_http(pc_conn_t *c)
 static void
 hs_step(pc_conn_t *c)
 {
-    struct ev_loop *loop = c->wk->loop;
+    struct ev_loop *loop = pc_conn_loop(c);
     int             n, e;
 
     if (!SSL_in_before(c->ssl) || !hs_plain_http(c)) {
@@ -425,7 +435,7 @@ hs_timeout(struct ev_loop *loop, ev_timer *w, int revents)
 void
 pc_tls_accept(pc_conn_t *c, const pc_tls_listener_t *tl)
 {
-    struct ev_loop *loop = c->wk->loop;
+    struct ev_loop *loop = pc_conn_loop(c);
     SSL            *ssl = SSL_new(tl->dflt->ctx);
 
     if (ssl == NULL || SSL_set_fd(ssl, c->fd) != 1) {
@@ -439,9 +449,8 @@ pc_tls_accept(pc_conn_t *c, const pc_tls_listener_t *tl)
     SSL_set_app_data(ssl, c);
     c->ssl = ssl;
     c->data = (void *) tl;
-    c->shutdown = pc_tls_shutdown;
-    c->drain = hs_abort;
-    c->terminate = hs_abort;
+    c->io = &hs_io_layer;
+    c->proto = &hs_proto;
     ev_io_init(&c->rev, hs_io, c->fd, EV_READ);
     ev_io_init(&c->wev, hs_io, c->fd, EV_WRITE);
     c->rev.data = c;
@@ -496,7 +505,7 @@ pc_tls_recv(pc_conn_t *c, u_char *buf, size_t size)
     n = SSL_read(c->ssl, buf, (int) pc_min(size, (size_t) INT_MAX));
     if (n > 0) {
         if (SSL_pending(c->ssl) > 0)
-            ev_feed_event(c->wk->loop, &c->rev, EV_READ);
+            ev_feed_event(pc_conn_loop(c), &c->rev, EV_READ);
         return n;
     }
     return io_result(c, n);
@@ -574,9 +583,7 @@ pc_tls_shutdown(pc_conn_t *c)
     ERR_clear_error();
     SSL_free(ssl);
     c->ssl = NULL;
-    c->shutdown = NULL;
-    c->recv = pc_conn_recv_plain;
-    c->writev = pc_conn_writev_plain;
+    c->io = &pc_conn_io_plain;
 }
 
 /* See pc_tls.h. */
