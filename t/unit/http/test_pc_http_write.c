@@ -28,6 +28,9 @@ static pc_log_t test_log = { -1, PC_LOG_ERR, NULL, -1 };
 pc_log_t   *pc_log_cur = &test_log;
 static int  header_filter_runs, output_done_calls, aborts;
 
+/* The process's worker (pc_process.c is not linked in). */
+pc_worker_t *pc_worker;
+
 void
 pc_log_error(int level, pc_log_t *log, int err, const char *fmt, ...)
 {
@@ -140,15 +143,17 @@ new_req(pc_pool_t *pool, int version, pc_http_method_e method)
     return req;
 }
 
+static const pc_conn_io_t fake_io = { NULL, fake_writev, NULL };
+
 static void
 setup(void)
 {
     if (pipe(pipefd) != 0)
         exit(2);
     worker.loop = ev_loop_new(EVFLAG_AUTO);
-    conn.wk = &worker;
+    pc_worker = &worker;
     conn.fd = pipefd[1];
-    conn.writev = fake_writev;
+    conn.io = &fake_io;
     conn.data = &hconn;
     hconn.u.c = &conn;
     ev_io_init(&conn.wev, pc_http_write_event, pipefd[1], EV_WRITE);
