@@ -8,7 +8,9 @@
 #   bench/run.sh newconn [TARGET...] req/s with a new client connection per request
 #   bench/run.sh idle   [TARGET...]  worker RSS per idle keep-alive client connection
 #   bench/run.sh quick  [TARGET...]  user instructions/request (callgrind) and syscalls/request (strace)
-#   bench/run.sh all                 everything above
+#   bench/run.sh tls    [TARGET...]  mTLS full and resumed handshakes: server CPU each (bench/tls.sh;
+#                                    TARGET: portcullis nginx)
+#   bench/run.sh all                 everything above (quick with and without the access log)
 # TARGET: portcullis nginx haproxy, "+log" for the access-log variant (default:
 # portcullis nginx haproxy).  Knobs: ROUNDS=3 DURATION=10 WARMUP=2 CONNS="64 256"
 # IDLE_CONNS=5000 N=2000 PC_BIN=src/portcullis.  Needs: nginx haproxy wrk
@@ -20,6 +22,7 @@ set -u
 : "${IDLE_CONNS:=5000}" "${N:=2000}"
 MODE=${1:-proxy}; shift || true
 TARGETS=("$@"); [ ${#TARGETS[@]} -gt 0 ] || TARGETS=(portcullis nginx haproxy)
+TLS_TARGETS=("$@"); [ ${#TLS_TARGETS[@]} -gt 0 ] || TLS_TARGETS=(portcullis nginx)
 [ -x "$PC_BIN" ] || die "no portcullis binary at $PC_BIN (build first or set PC_BIN)"
 RES="$RUNDIR/results.tsv"
 
@@ -120,12 +123,18 @@ do_quick() {
             ir=0; for f in "$RUNDIR"/cg.*; do ir=$((ir + $(awk '/^(totals|summary):/ {v=$2} END {print v+0}' "$f"))); done
             [ "$n" = 0 ] && ir0=$ir || irn=$ir
         done
-        for n in 0 "$N"; do
-            start_target "$t" single strace -c -f -o "$RUNDIR/strace.$t.$n"
-            [ "$n" -gt 0 ] && { perl "$BENCH_DIR/tools/client.pl" --port "$PROXY_PORT" --conns 8 --requests "$n" >/dev/null || die "client failed ($t)"; }
-            stop_target; sleep 0.3
-        done
-        sc=$(( $(syscalls "$RUNDIR/strace.$t.$N") - $(syscalls "$RUNDIR/strace.$t.0") ))
+        # Syscalls as ../shared/bench counts them: the worker, warmed up
+        # (connections open), strace attached for exactly N requests.
+        start_target "$t" bench
+        perl "$BENCH_DIR/tools/client.pl" --port "$PROXY_PORT" --conns 8 --requests 500 >/dev/null \
+            || die "warm-up failed ($t)"
+        spawn strace strace -c -f -o "$RUNDIR/strace.$t" -p "$(work_pid)"
+        sleep 1
+        perl "$BENCH_DIR/tools/client.pl" --port "$PROXY_PORT" --conns 8 --requests "$N" >/dev/null \
+            || die "client failed ($t)"
+        kill -INT "$SPAWNED"; wait "$SPAWNED" 2>/dev/null
+        stop_target
+        sc=$(syscalls "$RUNDIR/strace.$t")
         printf 'QUICK %-15s instructions/request=%-8s syscalls/request=%s\n' "$t" \
             "$(( (irn - ir0) / N ))" "$(awk -v s="$sc" -v n="$N" 'BEGIN {printf "%.2f", s / n}')"
     done
@@ -138,6 +147,9 @@ newconn) do_newconn; summary ;;
 mb) WRK_PATH=/1m rounds mb 16; summary; echo "(mb: 1 MiB responses, so req/s = MiB/s)" ;;
 idle) do_idle ;;
 quick) do_quick ;;
-all) do_proxy; do_newconn; WRK_PATH=/1m rounds mb 16; summary; do_idle; do_quick ;;
+tls) stop_pid "$BACKEND_PID"; bash "$BENCH_DIR/tls.sh" "${TLS_TARGETS[@]}" ;;
+all) do_proxy; do_newconn; WRK_PATH=/1m rounds mb 16; summary; do_idle
+     TARGETS=(portcullis portcullis+log nginx nginx+log haproxy); do_quick
+     stop_pid "$BACKEND_PID"; bash "$BENCH_DIR/tls.sh" portcullis nginx ;;
 *) die "unknown mode $MODE" ;;
 esac
