@@ -253,6 +253,10 @@ pc_str_t pc_http_header_in(pc_http_request_t *r, const char *name, size_t len);
 
 /* Response header list (r->out) editing; values are copied into r->pool. */
 pc_rc_t pc_http_header_out_add(pc_http_request_t *r, const pc_str_t *name, const pc_str_t *value);
+/* The same without copies: name and value must live as long as r (r->pool,
+ * static text). */
+pc_rc_t pc_http_header_out_push(pc_http_request_t *r, const pc_str_t *name,
+    const pc_str_t *value);
 pc_rc_t pc_http_header_out_set(pc_http_request_t *r, const pc_str_t *name, const pc_str_t *value);
 void    pc_http_header_out_remove(pc_http_request_t *r, const pc_str_t *name);
 pc_http_field_t *pc_http_header_out_find(pc_http_request_t *r, const pc_str_t *name);

@@ -778,21 +778,30 @@ px_send_head(pc_http_proxy_ctx_t *ctx)
     const pc_str_t         *hide = NULL;
     uint32_t                i, nhide = 0;
     pc_str_t                name, value;
+    u_char                 *head;
 
     if (ctx->plcf->hide_headers != NULL) {
         hide = ctx->plcf->hide_headers->elts;
         nhide = ctx->plcf->hide_headers->nelts;
     }
+    /* The fields outlive the buffer (body bytes reuse it; the access log
+     * may read $sent_http_*): one copy of the whole head into r->pool,
+     * fields pointing into it, instead of two copies per field. */
+    head = pc_pnalloc(r->pool, h->head_len);
+    if (head == NULL) {
+        return pc_http_proxy_end(ctx, PC_ERROR);
+    }
+    memcpy(head, b, h->head_len);
     r->status = h->status;
     for (i = 0; i < h->nheaders; i++) {
         if (!pc_http_proxy_pass_field(h, b, &h->headers[i], hide, nhide)) {
             continue;
         }
-        name.data = (u_char *) b + h->headers[i].name;
+        name.data = head + h->headers[i].name;
         name.len = h->headers[i].name_len;
-        value.data = (u_char *) b + h->headers[i].value;
+        value.data = head + h->headers[i].value;
         value.len = h->headers[i].value_len;
-        if (pc_http_header_out_add(r, &name, &value) != PC_OK) {
+        if (pc_http_header_out_push(r, &name, &value) != PC_OK) {
             return pc_http_proxy_end(ctx, PC_ERROR);
         }
     }

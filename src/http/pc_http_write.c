@@ -604,11 +604,9 @@ copy_str(pc_pool_t *pool, pc_str_t *dst, const pc_str_t *src)
     return PC_OK;
 }
 
-/* Contract: appends name: value (both copied into r->pool).  PC_ERROR on
- * ENOMEM. */
-pc_rc_t
-pc_http_header_out_add(pc_http_request_t *r, const pc_str_t *name,
-    const pc_str_t *value)
+/* The next free slot of r->out (grown in r->pool); NULL on ENOMEM. */
+static pc_http_field_t *
+out_slot(pc_http_request_t *r)
 {
     pc_http_field_t *f;
     uint32_t         cap;
@@ -617,16 +615,41 @@ pc_http_header_out_add(pc_http_request_t *r, const pc_str_t *name,
         cap = r->out_cap > 0 ? r->out_cap * 2 : 8;
         f = pc_palloc(r->pool, cap * sizeof(pc_http_field_t));
         if (f == NULL)
-            return PC_ERROR;
+            return NULL;
         if (r->nout > 0)
             memcpy(f, r->out, r->nout * sizeof(pc_http_field_t));
         r->out = f;
         r->out_cap = cap;
     }
-    f = &r->out[r->nout];
-    if (copy_str(r->pool, &f->name, name) != PC_OK
+    return &r->out[r->nout];
+}
+
+/* Contract: appends name: value (both copied into r->pool).  PC_ERROR on
+ * ENOMEM. */
+pc_rc_t
+pc_http_header_out_add(pc_http_request_t *r, const pc_str_t *name,
+    const pc_str_t *value)
+{
+    pc_http_field_t *f = out_slot(r);
+
+    if (f == NULL || copy_str(r->pool, &f->name, name) != PC_OK
         || copy_str(r->pool, &f->value, value) != PC_OK)
         return PC_ERROR;
+    r->nout++;
+    return PC_OK;
+}
+
+/* Contract: see pc_http.h. */
+pc_rc_t
+pc_http_header_out_push(pc_http_request_t *r, const pc_str_t *name,
+    const pc_str_t *value)
+{
+    pc_http_field_t *f = out_slot(r);
+
+    if (f == NULL)
+        return PC_ERROR;
+    f->name = *name;
+    f->value = *value;
     r->nout++;
     return PC_OK;
 }
