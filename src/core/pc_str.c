@@ -94,11 +94,32 @@ pc_parse_uint64(const u_char *s, size_t len, uint64_t *out)
 u_char *
 pc_u64toa(u_char *dst, uint64_t v)
 {
-    u_char tmp[20], *p = tmp + sizeof(tmp);
+    static const char pairs[] =
+        "00010203040506070809101112131415161718192021222324"
+        "25262728293031323334353637383940414243444546474849"
+        "50515253545556575859606162636465666768697071727374"
+        "75767778798081828384858687888990919293949596979899";
+    uint64_t t;
+    size_t   n = 1, k;
+    u_char  *p;
 
-    do {
-        *--p = (u_char) ('0' + v % 10);
-        v /= 10;
-    } while (v != 0);
-    return pc_cpymem(dst, p, (size_t) (tmp + sizeof(tmp) - p));
+    /* Count the digits, then write them backwards two at a time (one
+     * division per pair): numbers in heads and log lines are short. */
+    for (t = v; t >= 100; t /= 100)
+        n += 2;
+    n += t >= 10;
+    p = dst + n;
+    while (v >= 100) {
+        k = (size_t) (v % 100) * 2;
+        v /= 100;
+        *--p = (u_char) pairs[k + 1];
+        *--p = (u_char) pairs[k];
+    }
+    if (v >= 10) {
+        *--p = (u_char) pairs[v * 2 + 1];
+        *--p = (u_char) pairs[v * 2];
+    } else {
+        *--p = (u_char) ('0' + v);
+    }
+    return dst + n;
 }

@@ -15,6 +15,9 @@
  *   so `tail -f` sees lines promptly.
  */
 #include <errno.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,11 +45,19 @@ typedef struct {
     unsigned                   plain:1;  /* never needs escaping (numbers,
                                             addresses, times): copied     */
     unsigned                   direct:3; /* LOG_D_*: written in place     */
+    uint32_t                   tail;     /* fixed bytes after this value:
+                                            literals + 1 per variable     */
 } log_seg_t;
 
 /* Variables of the common formats that render_line writes straight into
  * the line, without the getter's copy into r->pool. */
-enum { LOG_D_NONE = 0, LOG_D_STATUS, LOG_D_BODY_BYTES, LOG_D_TIME_LOCAL, LOG_D_REMOTE_ADDR };
+enum {
+    LOG_D_NONE = 0,
+    /* written in place (render_direct) */
+    LOG_D_STATUS, LOG_D_BODY_BYTES, LOG_D_TIME_LOCAL, LOG_D_REMOTE_ADDR,
+    /* values taken straight from the request (direct_value) */
+    LOG_D_REQUEST, LOG_D_USER_AGENT, LOG_D_REFERER
+};
 #define LOG_D_ROOM  64   /* bytes any of them may take */
 
 typedef struct {
@@ -235,7 +246,10 @@ add_var_seg(pc_conf_t *cf, pc_array_t *segs, const pc_str_t *name, int lenient,
     sg->direct = pc_str_eq_c(name, "status") ? LOG_D_STATUS
                : pc_str_eq_c(name, "body_bytes_sent") ? LOG_D_BODY_BYTES
                : pc_str_eq_c(name, "time_local") ? LOG_D_TIME_LOCAL
-               : pc_str_eq_c(name, "remote_addr") ? LOG_D_REMOTE_ADDR : LOG_D_NONE;
+               : pc_str_eq_c(name, "remote_addr") ? LOG_D_REMOTE_ADDR
+               : pc_str_eq_c(name, "request") ? LOG_D_REQUEST
+               : pc_str_eq_c(name, "http_user_agent") ? LOG_D_USER_AGENT
+               : pc_str_eq_c(name, "http_referer") ? LOG_D_REFERER : LOG_D_NONE;
     if (v->flags & PC_VAR_PREFIX) {
         sg->suffix.data = pc_pstrdup(cf->pool, suffix.data, suffix.len);
         sg->suffix.len = suffix.len;
@@ -276,8 +290,10 @@ set_reserve(log_format_t *fmt)
     }
     fmt->nsegs = k;
     fmt->reserve = 0;
-    for (i = 0; i < fmt->nsegs; i++)
+    for (i = fmt->nsegs; i-- > 0; ) {
+        fmt->segs[i].tail = (uint32_t) fmt->reserve;
         fmt->reserve += fmt->segs[i].text.len + (fmt->segs[i].var != NULL);
+    }
 }
 
 /* Compile "text $var ${var}text" into segments. */
@@ -820,8 +836,24 @@ escape_value(u_char *p, u_char *end, const u_char *v, size_t len, log_escape_e e
         /* The run of bytes that need nothing, copied at once: most
          * values (addresses, paths, agents) are one such run. */
         lim = i + pc_min(len - i, (size_t) (end - p));
-        for (j = i; j + 4 <= lim && (log_plain[v[j]] & log_plain[v[j + 1]]
-                                     & log_plain[v[j + 2]] & log_plain[v[j + 3]]); j += 4) { }
+        j = i;
+#ifdef __SSE2__
+        /* 16 bytes a step: a byte needs escaping when it is below 0x20 or
+         * at/above 0x7f (signed compare: both ends at once), or '"' or '\\'. */
+        for ( ; j + 16 <= lim; j += 16) {
+            __m128i x = _mm_loadu_si128((const __m128i *) (v + j));
+            __m128i bad = _mm_or_si128(
+                _mm_or_si128(_mm_cmplt_epi8(x, _mm_set1_epi8(0x20)),
+                             _mm_cmpeq_epi8(x, _mm_set1_epi8(0x7f))),
+                _mm_or_si128(_mm_cmpeq_epi8(x, _mm_set1_epi8('"')),
+                             _mm_cmpeq_epi8(x, _mm_set1_epi8('\\'))));
+
+            if (_mm_movemask_epi8(bad) != 0)
+                break;
+        }
+#endif
+        for ( ; j + 4 <= lim && (log_plain[v[j]] & log_plain[v[j + 1]]
+                                 & log_plain[v[j + 2]] & log_plain[v[j + 3]]); j += 4) { }
         while (j < lim && log_plain[v[j]])
             j++;
         p = log_copy(p, v + i, j - i);
@@ -942,6 +974,39 @@ render_direct(pc_http_request_t *r, unsigned d, u_char *p)
     }
 }
 
+static pc_rc_t
+get_value(pc_http_request_t *r, const log_seg_t *sg, pc_str_t *v)
+{
+    return sg->var->get(r, v, sg->suffix.data ? (uintptr_t) &sg->suffix : sg->data);
+}
+
+/* The value of direct variable d (LOG_D_REQUEST and after) as its getter
+ * would give it; false when the getter must decide (a repeated field). */
+static bool
+direct_value(pc_http_request_t *r, unsigned d, pc_str_t *v)
+{
+    const pc_http_header_t *h;
+    uint32_t                i, id;
+
+    if (d == LOG_D_REQUEST) {
+        *v = r->request_line;
+        if (v->data == NULL)
+            v->len = 0;
+        return true;
+    }
+    id = d == LOG_D_USER_AGENT ? PC_HTTP_H_USER_AGENT : PC_HTTP_H_REFERER;
+    v->len = 0;
+    if (r->head_buf == NULL || r->head.idx[id] == 0)
+        return true;
+    h = &r->head.headers[r->head.idx[id] - 1];
+    for (i = r->head.idx[id]; i < r->head.nheaders; i++)
+        if (r->head.headers[i].id == id)
+            return false;           /* several: joined by the getter */
+    v->data = r->head_buf + h->value;
+    v->len = h->value_len;
+    return true;
+}
+
 /* Render one line of fmt for r into buf (LOG_LINE_MAX); returns its length.
  * Values that do not fit are cut, never the literal text after them. */
 static size_t
@@ -949,35 +1014,33 @@ render_line(pc_http_request_t *r, const log_format_t *fmt, const pc_array_t *red
     u_char *buf)
 {
     u_char *p = buf, *end = buf + LOG_LINE_MAX - 1, *vend;
-    size_t reserve = fmt->reserve;
     uint32_t i;
 
     for (i = 0; i < fmt->nsegs && p < end; i++) {
         const log_seg_t *sg = &fmt->segs[i];
-        pc_str_t v = pc_null_string;
+        pc_str_t v;
 
-        if (sg->text.len > 0) {
-            size_t n = pc_min(sg->text.len, (size_t) (end - p));
-            p = log_copy(p, sg->text.data, n);
-            reserve -= sg->text.len;
-            if (p == end)
-                break;
-        }
+        if (sg->text.len > 0)
+            p = log_copy(p, sg->text.data, pc_min(sg->text.len, (size_t) (end - p)));
         if (sg->var == NULL)
             continue;
-        reserve--;
-        if (sg->direct != LOG_D_NONE && (size_t) (end - p) > reserve + LOG_D_ROOM) {
-            u_char *q = render_direct(r, sg->direct, p);
+        /* The value may use the line up to what must follow it. */
+        vend = (size_t) (end - p) > sg->tail ? end - sg->tail : p;
+        if (sg->direct >= LOG_D_REQUEST) {
+            if (!direct_value(r, sg->direct, &v) && get_value(r, sg, &v) != PC_OK)
+                v.len = 0;
+        } else {
+            if (sg->direct != LOG_D_NONE && vend - p > LOG_D_ROOM) {
+                u_char *q = render_direct(r, sg->direct, p);
 
-            if (q != NULL) {
-                p = q;
-                continue;
+                if (q != NULL) {
+                    p = q;
+                    continue;
+                }
             }
+            if (get_value(r, sg, &v) != PC_OK)
+                v.len = 0;
         }
-        vend = (size_t) (end - p) > reserve ? end - reserve : p;
-        if (sg->var->get(r, &v, sg->suffix.data ? (uintptr_t) &sg->suffix : sg->data)
-                != PC_OK)
-            v.len = 0;
         if (v.len > 0 && sg->uri && redact != NULL && redact->nelts > 0)
             v = redact_value(r, v, redact, v.data == r->args.data);
         if (v.len == 0) {

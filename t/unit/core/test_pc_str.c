@@ -1,6 +1,7 @@
 /*
  * test_pc_str.c -- unit tests for src/core/pc_str.c.
  */
+#include <stdio.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -48,6 +49,19 @@ test_u64toa(void)
 
     e = pc_u64toa(buf, 0);
     is_str(buf, (size_t) (e - buf), "0", 1, "u64toa(0)");
+    {
+        static const uint64_t v[] = { 7, 9, 10, 11, 99, 100, 101, 128, 999, 1000, 1001,
+                                      9999, 10000, 65535, 99999999, 100000000 };
+        char want[24];
+        size_t k;
+
+        for (k = 0; k < sizeof(v) / sizeof(v[0]); k++) {
+            int n = snprintf(want, sizeof(want), "%llu", (unsigned long long) v[k]);
+
+            e = pc_u64toa(buf, v[k]);
+            is_str(buf, (size_t) (e - buf), want, (size_t) n, "u64toa at a digit boundary");
+        }
+    }
     e = pc_u64toa(buf, 1234567890);
     is_str(buf, (size_t) (e - buf), "1234567890", 10, "u64toa(1234567890)");
     e = pc_u64toa(buf, UINT64_MAX);
