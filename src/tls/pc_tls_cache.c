@@ -54,7 +54,7 @@
 #define LOCK_SPINS  100
 
 typedef struct {
-    int64_t     expires;         /* wall seconds; 0: empty              */
+    int64_t     expires;         /* wall milliseconds; 0: empty         */
     uint16_t    len;             /* DER bytes                           */
     uint8_t     id_len;
     u_char      id[ID_MAX];
@@ -69,10 +69,12 @@ typedef struct {
 static const char  zone_tag;     /* its address identifies the zone     */
 static u_char      scratch[SLOT_DATA];
 
+/* Wall-clock milliseconds: whole seconds would end a session up to a
+ * second early (made at x.9, looked up at x+1.0 with a 1 s timeout). */
 static int64_t
-now_s(void)
+now_ms(void)
 {
-    return pc_time.sec != 0 ? (int64_t) pc_time.sec : (int64_t) time(NULL);
+    return pc_time.wall_ms != 0 ? (int64_t) pc_time.wall_ms : (int64_t) time(NULL) * 1000;
 }
 
 static bool
@@ -193,7 +195,7 @@ pc_tls_cache_new(SSL *ssl, SSL_SESSION *sess)
     const u_char  *id;
     u_char        *p = scratch;
     unsigned       id_len;
-    int64_t        now = now_s();
+    int64_t        now = now_ms();
     slot_t        *s;
     int            n;
 
@@ -213,7 +215,7 @@ pc_tls_cache_new(SSL *ssl, SSL_SESSION *sess)
         memcpy(s->id, id, id_len);
         s->id_len = (uint8_t) id_len;
         s->len = (uint16_t) n;
-        s->expires = now + tc->session_timeout_s;
+        s->expires = now + tc->session_timeout_s * 1000;
         unlock_cache(z);
     }
     OPENSSL_cleanse(scratch, (size_t) n);
@@ -238,7 +240,7 @@ pc_tls_cache_get(SSL *ssl, const unsigned char *id, int len, int *copy)
     *copy = 0;
     if (z == NULL || len <= 0 || len > ID_MAX || !lock_cache(z))
         return NULL;
-    s = find(z, id, (unsigned) len, now_s());
+    s = find(z, id, (unsigned) len, now_ms());
     if (s != NULL) {
         n = s->len;
         memcpy(scratch, s->der, n);
@@ -273,7 +275,7 @@ pc_tls_cache_remove(SSL_CTX *ctx, SSL_SESSION *sess)
     id = SSL_SESSION_get_id(sess, &id_len);
     if (z == NULL || id_len == 0 || id_len > ID_MAX || !lock_cache(z))
         return;
-    s = find(z, id, id_len, now_s());
+    s = find(z, id, id_len, now_ms());
     if (s != NULL)
         wipe(s);
     unlock_cache(z);
