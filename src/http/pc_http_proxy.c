@@ -1244,12 +1244,15 @@ px_init(pc_http_request_t *r, pc_http_proxy_ctx_t *ctx, pc_http_proxy_loc_conf_t
     ctx->retry_peer = -1;
     ctx->att = ctx->att_inline;
     ctx->att_cap = pc_nelems(ctx->att_inline);
-    /* The response's header array shares the buffer's pooled block, after
-     * the data area: one pc_buf_get, nothing big from r->pool. */
-    ctx->buf = pc_buf_get(pc_align(plcf->buffer_size, 16) + PX_HDRS_BYTES);
+    /* The response's header array shares the buffer's pooled block, in
+     * front of the data area: one pc_buf_get, nothing big from r->pool,
+     * and what a small response touches (the first fields and the first
+     * bytes) is on one or two pages, not two pages 16 KiB apart. */
+    ctx->buf = pc_buf_get(pc_align(PX_HDRS_BYTES, 16) + pc_align(plcf->buffer_size, 16));
     if (ctx->buf != NULL) {
-        ctx->hdrs = (pc_http_header_t *) (void *) (ctx->buf->start
-                                                   + pc_align(plcf->buffer_size, 16));
+        ctx->hdrs = (pc_http_header_t *) (void *) ctx->buf->start;
+        ctx->buf->start += pc_align(PX_HDRS_BYTES, 16);
+        ctx->buf->pos = ctx->buf->last = ctx->buf->start;
         ctx->buf->end = ctx->buf->start + plcf->buffer_size;
     }
     ctx->tried = pc_pcalloc(r->pool, (ctx->u->npeers + 7) / 8);

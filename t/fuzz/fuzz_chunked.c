@@ -16,13 +16,7 @@
 #include "core/pc_types.h"
 #include "http/pc_http_chunked.h"
 
-#define CHECK(c)                                                                                   \
-    do {                                                                                           \
-        if (!(c)) {                                                                                \
-            fprintf(stderr, "invariant failed: %s at %s:%d\n", #c, __FILE__, __LINE__);            \
-            abort();                                                                               \
-        }                                                                                          \
-    } while (0)
+#include "check.h"
 
 typedef struct {
     pc_rc_t rc;

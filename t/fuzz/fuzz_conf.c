@@ -27,14 +27,7 @@
 #include "core/pc_pool.h"
 #include "core/pc_str.h"
 
-#define CHECK(c)                                                             \
-    do {                                                                     \
-        if (!(c)) {                                                          \
-            fprintf(stderr, "invariant failed: %s at %s:%d\n", #c,           \
-                    __FILE__, __LINE__);                                     \
-            abort();                                                         \
-        }                                                                    \
-    } while (0)
+#include "check.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -29,14 +29,7 @@
 #define NHDRS    64
 #define BUFSIZE  512
 
-#define CHECK(c)                                                                 \
-    do {                                                                         \
-        if (!(c)) {                                                              \
-            fprintf(stderr, "invariant failed: %s at %s:%d\n", #c, __FILE__,     \
-                    __LINE__);                                                   \
-            abort();                                                             \
-        }                                                                        \
-    } while (0)
+#include "check.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -28,14 +28,7 @@
 #include "ratelimit/gcra.h"
 #include "ratelimit/ratelimit_zone.h"
 
-#define CHECK(c)                                                             \
-    do {                                                                     \
-        if (!(c)) {                                                          \
-            fprintf(stderr, "invariant failed: %s at %s:%d\n", #c,           \
-                    __FILE__, __LINE__);                                     \
-            abort();                                                         \
-        }                                                                    \
-    } while (0)
+#include "check.h"
 
 #define NKEYS  64
 

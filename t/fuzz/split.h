@@ -20,13 +20,7 @@
 
 #define NHDRS 64
 
-#define CHECK(c)                                                                                   \
-    do {                                                                                           \
-        if (!(c)) {                                                                                \
-            fprintf(stderr, "invariant failed: %s at %s:%d\n", #c, __FILE__, __LINE__);            \
-            abort();                                                                               \
-        }                                                                                          \
-    } while (0)
+#include "check.h"
 
 /* One parse: the head, its header array and the last return code. */
 typedef struct {

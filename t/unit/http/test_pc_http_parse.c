@@ -9,8 +9,8 @@
 #include "core/pc_types.h"
 #include "http/pc_http_parse.h"
 #include "test.h"
-
-#define NHDRS 64
+/* run_t, NHDRS and split_head_diff: the comparison the fuzzers make */
+#include "../../fuzz/split.h"
 
 typedef struct {
     const char *in;
@@ -21,14 +21,6 @@ typedef struct {
     {                                                                                              \
         (s), sizeof(s) - 1                                                                         \
     }
-
-/* One parse: the head, its header array and the return code. */
-typedef struct {
-    pc_http_parser_t p;
-    pc_http_head_t h;
-    pc_http_header_t hdrs[NHDRS];
-    pc_rc_t rc;
-} run_t;
 
 /* What a test vector runs with. */
 typedef struct {
@@ -62,62 +54,6 @@ parse_whole(run_t *r, const opts_t *o, const u_char *buf, size_t len)
     feed(r, o, buf, len);
 }
 
-/* NULL when a and b describe the same head, else the first differing field. */
-static const char *
-head_diff(const run_t *ra, const run_t *rb)
-{
-    const pc_http_head_t *a = &ra->h, *b = &rb->h;
-    uint32_t i;
-
-#define SAME(f)                                                                                    \
-    if (a->f != b->f)                                                                              \
-    return #f
-    if (ra->rc != rb->rc)
-        return "rc";
-    SAME(method);
-    SAME(method_off);
-    SAME(method_len);
-    SAME(target_off);
-    SAME(target_len);
-    SAME(path_off);
-    SAME(path_len);
-    SAME(query_off);
-    SAME(query_len);
-    SAME(host_off);
-    SAME(host_len);
-    SAME(status);
-    SAME(reason_off);
-    SAME(reason_len);
-    SAME(version);
-    SAME(body);
-    SAME(content_length);
-    SAME(has_query);
-    SAME(absolute_form);
-    SAME(has_host);
-    SAME(conn_close);
-    SAME(conn_keep_alive);
-    SAME(conn_upgrade);
-    SAME(has_upgrade);
-    SAME(expect_continue);
-    SAME(nheaders);
-    SAME(headers_cap);
-    SAME(head_len);
-    SAME(error_status);
-    SAME(error);
-    for (i = 0; i < PC_HTTP_H__COUNT; i++) {
-        SAME(idx[i]);
-    }
-    for (i = 0; i < a->nheaders; i++) {
-        SAME(headers[i].name);
-        SAME(headers[i].name_len);
-        SAME(headers[i].value);
-        SAME(headers[i].value_len);
-        SAME(headers[i].id);
-    }
-#undef SAME
-    return NULL;
-}
-
 /*
  * The incremental property for one input: one byte at a time (each step
  * compared with a fresh parse of the same prefix), and every two-part split.
@@ -134,11 +70,11 @@ check_incremental(
     for (k = 0; k <= len && why == NULL; k++) {
         feed(&inc, o, buf, k);
         parse_whole(&fresh, o, buf, k);
-        why = head_diff(&inc, &fresh);
+        why = split_head_diff(&inc, &fresh);
         at = k;
     }
     if (why == NULL) {
-        why = head_diff(&inc, whole);
+        why = split_head_diff(&inc, whole);
     }
     ok(why == NULL, "%s: byte by byte == whole", name);
     if (why != NULL) {
@@ -149,7 +85,7 @@ check_incremental(
         start(&split, o);
         feed(&split, o, buf, k);
         feed(&split, o, buf, len);
-        why = head_diff(&split, whole);
+        why = split_head_diff(&split, whole);
         at = k;
     }
     ok(why == NULL, "%s: split anywhere == whole", name);
@@ -941,7 +877,7 @@ test_default_limits(void)
         for (size_t j = 1; j <= n + 13; j++) {
             feed(&inc, &o, (const u_char *) buf, j);
         }
-        ok(head_diff(&inc, &r) == NULL,
+        ok(split_head_diff(&inc, &r) == NULL,
             "default request line %zu: "
             "byte by byte",
             n);
