@@ -413,6 +413,13 @@ static const pc_http_hook_t tls_hooks[] = {
     PC_HOOK_END
 };
 
+static void
+tls_exit_worker(pc_worker_t *wk)
+{
+    PC_UNUSED(wk);
+    pc_tls_cache_release();
+}
+
 pc_module_t pc_tls_module = {
     .name           = "tls",
     .directives     = tls_directives,
@@ -420,5 +427,6 @@ pc_module_t pc_tls_module = {
     .create_conf    = tls_create_conf,
     .merge_conf     = tls_merge_conf,
     .init_conf      = tls_init_conf,
+    .exit_worker    = tls_exit_worker,
     .variables      = pc_tls_module_variables,
 };

@@ -156,6 +156,9 @@ ssize_t pc_tls_writev(pc_conn_t *c, struct iovec *iov, int iovcnt);
  * plain I/O layer.  Idempotent; the TLS layers' shutdown. */
 void pc_tls_shutdown(pc_conn_t *c);
 
+/* Worker exit: free the sessions this worker keeps decoded (pc_tls_cache.c). */
+void pc_tls_cache_release(void);
+
 /* The context in force on c after SNI (NULL when c is not TLS). */
 pc_tls_ctx_t *pc_tls_conn_ctx(const pc_conn_t *c);
 

@@ -30,6 +30,14 @@
  * take it at once does without (a miss, or a session not stored): it
  * never waits for long.  A worker is one thread: the scratch buffer is a
  * static.
+ *
+ * Decoding a session is a whole client-certificate parse, so each worker
+ * also keeps the sessions it made or decoded (HOT_SLOTS, direct-mapped by
+ * id, one reference each): a resumption on the worker that made the
+ * session, the usual case, decodes nothing.  The shared table stays the
+ * authority: a kept session is used only while its entry there is live
+ * (another worker may have used it up, TLS 1.3 sessions being single use,
+ * or it may have been replaced), and goes with it.
  */
 #include <errno.h>
 #include <sched.h>
@@ -68,6 +76,17 @@ typedef struct {
 
 static const char  zone_tag;     /* its address identifies the zone     */
 static u_char      scratch[SLOT_DATA];
+
+#define HOT_SLOTS   256          /* decoded sessions kept per worker    */
+
+typedef struct {
+    SSL_SESSION *sess;           /* our reference; NULL: empty          */
+    int64_t      expires;        /* the shared entry's                  */
+    uint8_t      id_len;
+    u_char       id[ID_MAX];
+} hot_t;
+
+static hot_t       hot[HOT_SLOTS];
 
 /* Wall-clock milliseconds: whole seconds would end a session up to a
  * second early (made at x.9, looked up at x+1.0 with a 1 s timeout). */
@@ -185,6 +204,52 @@ pc_tls_cache_zone(pc_conf_t *cf)
     return zone;
 }
 
+static hot_t *
+hot_slot(const u_char *id, unsigned len)
+{
+    return &hot[(id[0] | (len > 1 ? id[1] << 8 : 0)) & (HOT_SLOTS - 1)];
+}
+
+static bool
+hot_is(const hot_t *h, const u_char *id, unsigned len)
+{
+    return h->sess != NULL && h->id_len == len && memcmp(h->id, id, len) == 0;
+}
+
+static void
+hot_drop(hot_t *h)
+{
+    if (h->sess != NULL) {
+        SSL_SESSION_free(h->sess);
+        h->sess = NULL;
+    }
+}
+
+/* Keep a reference to sess (id, live until expires) in this worker. */
+static void
+hot_keep(const u_char *id, unsigned len, SSL_SESSION *sess, int64_t expires)
+{
+    hot_t *h = hot_slot(id, len);
+
+    hot_drop(h);
+    if (SSL_SESSION_up_ref(sess) != 1)
+        return;
+    h->sess = sess;
+    h->expires = expires;
+    h->id_len = (uint8_t) len;
+    memcpy(h->id, id, len);
+}
+
+/* Contract: worker exit: the kept sessions are freed. */
+void
+pc_tls_cache_release(void)
+{
+    unsigned i;
+
+    for (i = 0; i < HOT_SLOTS; i++)
+        hot_drop(&hot[i]);
+}
+
 /* Contract: SSL_CTX_sess_set_new_cb.  Stores sess for its context's
  * session timeout; never keeps a reference (returns 0). */
 int
@@ -217,6 +282,7 @@ pc_tls_cache_new(SSL *ssl, SSL_SESSION *sess)
         s->len = (uint16_t) n;
         s->expires = now + tc->session_timeout_s * 1000;
         unlock_cache(z);
+        hot_keep(id, id_len, sess, now + tc->session_timeout_s * 1000);
     }
     OPENSSL_cleanse(scratch, (size_t) n);
     return 0;
@@ -237,22 +303,37 @@ pc_tls_cache_get(SSL *ssl, const unsigned char *id, int len, int *copy)
     slot_t             *s;
     size_t              n = 0;
 
+    hot_t              *h;
+    int64_t             expires = 0;
+
     *copy = 0;
     if (z == NULL || len <= 0 || len > ID_MAX || !lock_cache(z))
         return NULL;
+    h = hot_slot(id, (unsigned) len);
     s = find(z, id, (unsigned) len, now_ms());
-    if (s != NULL) {
+    if (s != NULL && !(hot_is(h, id, (unsigned) len) && h->expires == s->expires)) {
         n = s->len;
+        expires = s->expires;
         memcpy(scratch, s->der, n);
     }
     unlock_cache(z);
-    if (n == 0)
+    if (s == NULL) {
+        if (hot_is(h, id, (unsigned) len))
+            hot_drop(h);            /* used up or expired everywhere */
         return NULL;
-    sess = d2i_SSL_SESSION(NULL, &p, (long) n);
-    OPENSSL_cleanse(scratch, n);
-    if (sess == NULL) {
-        ERR_clear_error();
-        return NULL;
+    }
+    if (n == 0) {
+        sess = h->sess;             /* kept here: nothing to decode */
+        if (SSL_SESSION_up_ref(sess) != 1)
+            return NULL;
+    } else {
+        sess = d2i_SSL_SESSION(NULL, &p, (long) n);
+        OPENSSL_cleanse(scratch, n);
+        if (sess == NULL) {
+            ERR_clear_error();
+            return NULL;
+        }
+        hot_keep(id, (unsigned) len, sess, expires);
     }
     tc = pc_tls_sni_ctx(ssl);
     sid = SSL_SESSION_get0_id_context(sess, &sid_len);
@@ -273,6 +354,8 @@ pc_tls_cache_remove(SSL_CTX *ctx, SSL_SESSION *sess)
     slot_t       *s;
 
     id = SSL_SESSION_get_id(sess, &id_len);
+    if (id_len > 0 && id_len <= ID_MAX && hot_is(hot_slot(id, id_len), id, id_len))
+        hot_drop(hot_slot(id, id_len));
     if (z == NULL || id_len == 0 || id_len > ID_MAX || !lock_cache(z))
         return;
     s = find(z, id, id_len, now_ms());
