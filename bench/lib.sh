@@ -75,6 +75,9 @@ rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
 
 backend_start() {
     head -c 1048576 /dev/urandom | base64 -w 76 | head -c 1048576 >"$RUNDIR/1m.bin"
+    # nginx started as root serves files as its unprivileged user: the
+    # mktemp directory (0700) would answer /1m with a 403.
+    chmod 755 "$RUNDIR" && chmod 644 "$RUNDIR/1m.bin"
     render "$BENCH_DIR/conf/backend-nginx.conf.in" "$RUNDIR/backend.conf"
     spawn backend "$NGINX_BIN" -p "$RUNDIR" -c "$RUNDIR/backend.conf" -e "$RUNDIR/backend.error.log" \
         -g 'daemon off; master_process on;'

@@ -71,14 +71,16 @@ summary() {
         sub med { my @v = sort { $a <=> $b } @_; my $n = @v; $n % 2 ? $v[$n/2] : ($v[$n/2-1] + $v[$n/2]) / 2 }
         my %pc;
         for my $k (@order) { my ($l, $c, $t) = split /\t/, $k; $pc{"$l\t$c"} = med(map { $_->[3] } @{$g{$k}}) if $t eq "portcullis"; }
-        printf "\n%-8s %-15s %5s %10s %7s %8s %8s %10s %9s\n", qw(test target conns req/s spread p50_ms p99_ms cpu_us/req vs_pc);
+        printf "\n%-8s %-15s %5s %10s %7s %8s %8s %10s %9s %s\n", qw(test target conns req/s spread p50_ms p99_ms cpu_us/req vs_pc errors);
         for my $k (sort { (split /\t/, $a)[0] cmp (split /\t/, $b)[0] || (split /\t/, $a)[1] <=> (split /\t/, $b)[1] } @order) {
             my ($l, $c, $t) = split /\t/, $k; my @r = @{$g{$k}};
             my $m = med(map { $_->[3] } @r); my @v = sort { $a <=> $b } map { $_->[3] } @r;
             my $pcm = $pc{"$l\t$c"};
-            printf "%-8s %-15s %5s %10.0f %6.1f%% %8.3f %8.3f %10.2f %9s\n", $l, $t, $c, $m,
+            my $errs = grep { $_->[7] } @r;
+            printf "%-8s %-15s %5s %10.0f %6.1f%% %8.3f %8.3f %10.2f %9s %s\n", $l, $t, $c, $m,
                 $m ? ($v[-1] - $v[0]) / $m * 100 : 0, med(map { $_->[4] } @r), med(map { $_->[5] } @r),
-                med(map { $_->[6] } @r), $pcm ? sprintf("%.2f", $m / $pcm) : "-";
+                med(map { $_->[6] } @r), $pcm ? sprintf("%.2f", $m / $pcm) : "-",
+                $errs ? "$errs/" . scalar(@r) . " rounds had non-2xx or socket errors: not comparable" : "0";
         }
         print "vs_pc = req/s relative to portcullis (MB/s for test \"mb\"); spread = (max-min)/median over rounds\n";
     ' <"$RES"
