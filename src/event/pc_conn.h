@@ -48,6 +48,10 @@ extern const pc_conn_io_t pc_conn_io_plain;
  * 5,000 of these, so each 8 bytes here is 40 kB there. */
 struct pc_conn_s {
     int             fd;
+    unsigned        upstream:1;
+    unsigned        eof:1;          /* peer closed (read returned 0)         */
+    unsigned        error:1;        /* fatal I/O error seen                  */
+    unsigned        closed:1;
     ev_io           rev;            /* read watcher  (data = c)              */
     ev_io           wev;            /* write watcher (data = c)              */
     ev_timer        timer;          /* (data = c); see pc_conn_timer_set     */
@@ -63,10 +67,6 @@ struct pc_conn_s {
     const pc_conn_proto_t *proto;   /* NULL: nothing to drain or terminate   */
 
     pc_conn_t      *prev, *next;    /* worker's connection list              */
-    unsigned        upstream:1;
-    unsigned        eof:1;          /* peer closed (read returned 0)         */
-    unsigned        error:1;        /* fatal I/O error seen                  */
-    unsigned        closed:1;
 };
 
 /* The connection's event loop (the worker's). */
