@@ -41,17 +41,38 @@ static unsigned     nlive;          /* structs handed out, not freed  */
 static unsigned   defer_depth;      /* > 0 while a walk is running    */
 static pc_conn_t *deferred;         /* closed during a walk (via prev) */
 
-/* A watcher fired that nobody set a callback for: a bug, not a crash. */
-static void
-stray_io(struct ev_loop *loop, ev_io *w, int revents)
-{
-    pc_conn_t *c = w->data;
+static void defer_begin(void);
+static void defer_end(void);
 
-    PC_UNUSED(revents);
-    ev_io_stop(loop, w);
-    pc_log(PC_LOG_ALERT, 0, "connection %llu: event without a handler",
-           (unsigned long long) c->number);
+/*
+ * The fd's events, to the protocol: writable first (a flush may free
+ * what the reader needs), then readable, each only while still wanted.
+ * A handler may close c: closes are deferred until both ran, so c stays
+ * a valid (closed) struct meanwhile and is never a new connection.
+ */
+static void
+conn_event(struct ev_loop *loop, ev_io *w, int revents)
+{
+    pc_conn_t             *c = w->data;
+    const pc_conn_proto_t *p = c->proto;
+
+    if (p == NULL || (p->read == NULL && p->write == NULL)) {
+        /* A watcher nobody handles: a bug, not a crash. */
+        ev_io_stop(loop, w);
+        pc_log(PC_LOG_ALERT, 0, "connection %llu: event without a handler",
+               (unsigned long long) c->number);
+        return;
+    }
+    defer_begin();
+    if ((revents & EV_WRITE) && (pc_conn_wants(c) & EV_WRITE) && p->write != NULL)
+        p->write(c);
+    p = c->proto;
+    if ((revents & EV_READ) && !c->closed && (pc_conn_wants(c) & EV_READ)
+        && p != NULL && p->read != NULL)
+        p->read(c);
+    defer_end();
 }
+
 
 static void
 stray_timer(struct ev_loop *loop, ev_timer *w, int revents)
@@ -123,11 +144,9 @@ pc_conn_new(pc_worker_t *wk, int fd, pc_listening_t *ls)
     c->listening = ls;
     c->number = ++wk->conn_number;
     c->io = &pc_conn_io_plain;
-    ev_io_init(&c->rev, stray_io, fd, EV_READ);
-    ev_io_init(&c->wev, stray_io, fd, EV_WRITE);
+    ev_io_init(&c->ev, conn_event, fd, EV_READ);
     ev_timer_init(&c->timer, stray_timer, 0., 0.);
-    c->rev.data = c;
-    c->wev.data = c;
+    c->ev.data = c;
     c->timer.data = c;
 
     c->next = wk->conns;
@@ -148,8 +167,7 @@ pc_conn_close(pc_conn_t *c)
     if (c == NULL || c->closed)
         return;
     wk = pc_worker;
-    ev_io_stop(wk->loop, &c->rev);
-    ev_io_stop(wk->loop, &c->wev);
+    ev_io_stop(wk->loop, &c->ev);
     ev_timer_stop(wk->loop, &c->timer);
     if (c->fd >= 0)
         close(c->fd);

@@ -32,8 +32,11 @@ typedef struct {
     void          (*shutdown)(pc_conn_t *c);
 } pc_conn_io_t;
 
-/* What a protocol does when the worker shuts down. */
+/* What a protocol does with its connection: the fd's events (asked for
+ * with pc_conn_want) and the worker's shutdown.  Any may be NULL. */
 typedef struct {
+    void          (*read)(pc_conn_t *c);    /* readable (data, EOF, error) */
+    void          (*write)(pc_conn_t *c);   /* writable                    */
     /* Graceful shutdown: finish what is in flight, close when idle. */
     void          (*drain)(pc_conn_t *c);
     /* Fast shutdown / shutdown_timeout: release the protocol state and
@@ -52,8 +55,9 @@ struct pc_conn_s {
     unsigned        eof:1;          /* peer closed (read returned 0)         */
     unsigned        error:1;        /* fatal I/O error seen                  */
     unsigned        closed:1;
-    ev_io           rev;            /* read watcher  (data = c)              */
-    ev_io           wev;            /* write watcher (data = c)              */
+    ev_io           ev;             /* the fd's one watcher (data = c): the
+                                       events pc_conn_want asked for, handed
+                                       to proto->write, then proto->read   */
     ev_timer        timer;          /* (data = c); see pc_conn_timer_set     */
     pc_cycle_t     *cycle;          /* referenced for the connection's life  */
     pc_listening_t *listening;      /* NULL for upstream connections         */
@@ -64,7 +68,7 @@ struct pc_conn_s {
     const pc_conn_io_t    *io;      /* pc_conn_io_plain; TLS replaces it     */
     void           *ssl;            /* SSL * when TLS is on                  */
     void           *data;           /* protocol state (http connection, upstream) */
-    const pc_conn_proto_t *proto;   /* NULL: nothing to drain or terminate   */
+    const pc_conn_proto_t *proto;   /* NULL: no handlers at all              */
 
     pc_conn_t      *prev, *next;    /* worker's connection list              */
 };
@@ -120,6 +124,48 @@ pc_conn_io_stop(struct ev_loop *loop, ev_io *w)
 {
     if (ev_is_active(w) || ev_is_pending(w))
         ev_io_stop(loop, w);
+}
+
+/* The events (EV_READ, EV_WRITE) c's watcher waits for now. */
+static inline int
+pc_conn_wants(const pc_conn_t *c)
+{
+    return ev_is_active(&c->ev) ? c->ev.events & (EV_READ | EV_WRITE) : 0;
+}
+
+/* Wait for exactly events on c's fd (0: none).  One watcher for both
+ * directions: 48 bytes less per connection than a watcher each.  A change
+ * of events is an epoll_ctl at the next loop iteration, as it is for any
+ * watcher started or stopped; no change costs nothing. */
+static inline void
+pc_conn_want(pc_conn_t *c, int events)
+{
+    events &= EV_READ | EV_WRITE;
+    if (events == pc_conn_wants(c))
+        return;
+    ev_io_stop(pc_worker->loop, &c->ev);
+    if (events != 0) {
+        ev_io_set(&c->ev, c->fd, events);
+        ev_io_start(pc_worker->loop, &c->ev);
+    }
+}
+
+static inline void
+pc_conn_want_read(pc_conn_t *c, bool on)
+{
+    int w = pc_conn_wants(c);
+
+    if (on != ((w & EV_READ) != 0))
+        pc_conn_want(c, on ? w | EV_READ : w & ~EV_READ);
+}
+
+static inline void
+pc_conn_want_write(pc_conn_t *c, bool on)
+{
+    int w = pc_conn_wants(c);
+
+    if (on != ((w & EV_WRITE) != 0))
+        pc_conn_want(c, on ? w | EV_WRITE : w & ~EV_WRITE);
 }
 
 void pc_conn_timer_arm(pc_conn_t *c, pc_msec_t ms);

@@ -47,8 +47,11 @@ static pc_rc_t px_attempt(pc_http_proxy_ctx_t *ctx);
 static pc_rc_t px_io(pc_http_proxy_ctx_t *ctx);
 static pc_rc_t px_fail(pc_http_proxy_ctx_t *ctx, pc_http_proxy_phase_e phase, int err,
     pc_http_proxy_kind_e kind, const char *what);
-static void on_up_read(struct ev_loop *loop, ev_io *w, int revents);
-static void on_up_write(struct ev_loop *loop, ev_io *w, int revents);
+static void on_up_read(pc_conn_t *c);
+static void on_up_write(pc_conn_t *c);
+
+/* An upstream connection while a request uses it (pooled: upstream.c). */
+static const pc_conn_proto_t up_proto = { on_up_read, on_up_write, NULL, NULL };
 static void on_up_timer(struct ev_loop *loop, ev_timer *w, int revents);
 
 static pc_http_proxy_ctx_t *
@@ -210,14 +213,14 @@ px_arm(pc_http_proxy_ctx_t *ctx)
     px_watch_client(ctx);
 
     if (ctx->wblocked) {
-        ev_io_start(PX_LOOP, &c->wev);
+        pc_conn_want_write(c, true);
     } else {
-        pc_conn_io_stop(PX_LOOP, &c->wev);
+        pc_conn_want_write(c, false);
     }
     if (want_r) {
-        ev_io_start(PX_LOOP, &c->rev);
+        pc_conn_want_read(c, true);
     } else {
-        pc_conn_io_stop(PX_LOOP, &c->rev);
+        pc_conn_want_read(c, false);
     }
     if (ctx->wblocked) {
         pc_http_proxy_timer(ctx, 1, ctx->plcf->send_timeout, ctx->progress_w);
@@ -240,10 +243,9 @@ px_attach(pc_http_proxy_ctx_t *ctx, pc_http_upconn_t *uc)
     /* Same fd, same events: ev_set_cb, not ev_io_init, whose "fd may have
      * changed" flag would cost an epoll_ctl per request.  The read watcher
      * keeps running if it was (a pooled connection's idle watch). */
-    pc_conn_io_stop(PX_LOOP, &c->wev);
+    pc_conn_want_write(c, false);
     pc_conn_timer_set(c, 0);
-    ev_set_cb(&c->rev, on_up_read);
-    ev_set_cb(&c->wev, on_up_write);
+    c->proto = &up_proto;
     ev_set_cb(&c->timer, on_up_timer);
     ctx->timer_kind = 0;
 }
@@ -395,7 +397,7 @@ px_attempt(pc_http_proxy_ctx_t *ctx)
         return px_connected(ctx);
     }
     ctx->state = PX_CONNECT;
-    ev_io_start(PX_LOOP, &uc->c->wev);
+    pc_conn_want_write(uc->c, true);
     pc_http_proxy_timer(ctx, 3, ctx->plcf->connect_timeout, true);
     px_watch_client(ctx);
     return PC_AGAIN;
@@ -753,9 +755,9 @@ px_finish(pc_http_proxy_ctx_t *ctx)
         /* A kept connection's read watcher runs on as the pool's idle
          * watch (pool_put changes its callback). */
         if (!keep) {
-            pc_conn_io_stop(PX_LOOP, &ctx->uc->c->rev);
+            pc_conn_want_read(ctx->uc->c, false);
         }
-        pc_conn_io_stop(PX_LOOP, &ctx->uc->c->wev);
+        pc_conn_want_write(ctx->uc->c, false);
         pc_conn_timer_set(ctx->uc->c, 0);
     }
     px_release(ctx, keep);
@@ -1113,23 +1115,21 @@ px_io(pc_http_proxy_ctx_t *ctx)
 /* ------------------------------------------------------------- events */
 
 static pc_http_proxy_ctx_t *
-up_ctx(ev_io *w)
+up_ctx(pc_conn_t *c)
 {
-    pc_conn_t        *c = w->data;
     pc_http_upconn_t *uc = c->data;
 
     return uc != NULL ? uc->owner : NULL;
 }
 
 static void
-on_up_read(struct ev_loop *loop, ev_io *w, int revents)
+on_up_read(pc_conn_t *c)
 {
-    pc_http_proxy_ctx_t *ctx = up_ctx(w);
+    pc_http_proxy_ctx_t *ctx = up_ctx(c);
     pc_http_conn_t *hc;
 
-    PC_UNUSED(revents);
     if (ctx == NULL) {
-        pc_conn_io_stop(loop, w);
+        pc_conn_want_read(c, false);
         return;
     }
     hc = ctx->r->hc;
@@ -1143,21 +1143,20 @@ on_up_read(struct ev_loop *loop, ev_io *w, int revents)
 }
 
 static void
-on_up_write(struct ev_loop *loop, ev_io *w, int revents)
+on_up_write(pc_conn_t *c)
 {
-    pc_http_proxy_ctx_t *ctx = up_ctx(w);
+    pc_http_proxy_ctx_t *ctx = up_ctx(c);
     pc_http_conn_t *hc;
     int             err;
 
-    PC_UNUSED(revents);
     if (ctx == NULL) {
-        pc_conn_io_stop(loop, w);
+        pc_conn_want_write(c, false);
         return;
     }
     hc = ctx->r->hc;
     pc_http_req_enter(hc);
     if (ctx->state == PX_CONNECT) {
-        pc_conn_io_stop(loop, w);
+        pc_conn_want_write(c, false);
         err = pc_http_upstream_connect_result(ctx->uc);
         if (err != 0) {
             (void) px_fail(ctx, PX_PHASE_CONNECT, err, PX_ERR_ERROR, "connect() failed");

@@ -220,8 +220,7 @@ pc_http_proxy_tunnel_run(pc_http_proxy_ctx_t *ctx)
     {
         return pc_http_proxy_tunnel_end(ctx);
     }
-    io_want(&uc->rev, ctx->down.want_r);
-    io_want(&uc->wev, ctx->up.want_w);
+    pc_conn_want(uc, (ctx->down.want_r ? EV_READ : 0) | (ctx->up.want_w ? EV_WRITE : 0));
     io_want(&ctx->crev, ctx->up.want_r);
     io_want(&ctx->cwev, ctx->down.want_w);
     pc_http_proxy_timer(ctx, 2, ctx->plcf->read_timeout, progress);

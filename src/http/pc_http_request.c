@@ -62,13 +62,15 @@ static unsigned        npools_low;  /* fewest cached since the last trim  */
 static ev_timer        trim_timer;
 static u_char          linger_scratch[4096];
 
-static void on_read(struct ev_loop *loop, ev_io *w, int revents);
+static void on_read(pc_conn_t *c);
 static void on_timer(struct ev_loop *loop, ev_timer *w, int revents);
 static void on_drain(pc_conn_t *c);
 static bool has_lower(const pc_str_t *s);
 static void on_terminate(pc_conn_t *c);
 
-static const pc_conn_proto_t http_proto = { on_drain, on_terminate };
+static const pc_conn_proto_t http_proto = {
+    on_read, pc_http_write_event, on_drain, on_terminate
+};
 static void drive(pc_http_conn_t *hc);
 static void discard_step(pc_http_req_t *req);
 
@@ -287,13 +289,9 @@ pc_http_init_connection(pc_conn_t *c)
     hc->fresh = 1;
     c->data = hc;
     c->proto = &http_proto;
-    ev_io_init(&c->rev, on_read, c->fd, EV_READ);
-    c->rev.data = c;
-    ev_io_init(&c->wev, pc_http_write_event, c->fd, EV_WRITE);
-    c->wev.data = c;
     ev_init(&c->timer, on_timer);
     c->timer.data = c;
-    ev_io_start(LOOP(c), &c->rev);
+    pc_conn_want_read(c, true);
     /* The first head is bounded from accept: a client that connects and
      * says nothing is gone after client_header_timeout. */
     set_timer(c, default_conf(c)->client_header_timeout);
@@ -591,7 +589,7 @@ request_start(pc_http_conn_t *hc, pc_rc_t parse_rc)
     pc_rc_t            rc;
 
     hc->state = PC_HC_ACTIVE;
-    /* c->rev stays on: read_active stops it at the first event nobody
+    /* reading stays on: read_active stops it at the first event nobody
      * wants, and an unchanged epoll set costs no epoll_ctl per request. */
     set_timer(c, 0);
     hc->busy++;
@@ -661,7 +659,7 @@ head_step(pc_http_conn_t *hc)
     req->r.head_buf = in->pos;
     rc = pc_http_parse_request(&req->parser, in->pos, (size_t) (in->last - in->pos));
     if (rc == PC_AGAIN) {
-        ev_io_start(LOOP(hc->u.c), &hc->u.c->rev);
+        pc_conn_want_read(hc->u.c, true);
         return PC_AGAIN;
     }
     request_start(hc, rc);
@@ -774,7 +772,7 @@ start_linger(pc_http_conn_t *hc)
         conn_close(hc);
         return;
     }
-    ev_io_start(LOOP(c), &c->rev);
+    pc_conn_want_read(c, true);
     set_timer(c, LINGER_MS);
 }
 
@@ -815,7 +813,7 @@ req_end(pc_http_conn_t *hc)
     linger = !keep && !c->error && !c->eof
              && (r->status >= 400 || !r->body_done || in->pos < in->last);
     ev_timer_stop(LOOP(c), &req->send_timer);
-    pc_conn_io_stop(LOOP(c), &c->wev);
+    pc_conn_want_write(c, false);
     set_timer(c, 0);
     r->done = 1;
     req_log(hc, req);
@@ -843,7 +841,7 @@ req_end(pc_http_conn_t *hc)
     pc_buf_put(in);
     hc->in = NULL;
     hc->state = PC_HC_IDLE;
-    ev_io_start(LOOP(c), &c->rev);
+    pc_conn_want_read(c, true);
     set_timer(c, ka);
     return PC_DONE;
 }
@@ -1053,7 +1051,7 @@ body_wait(pc_http_req_t *req)
 
     req->body_wait = 1;
     req->wait_start = pc_time.mono_ms;
-    ev_io_start(LOOP(c), &c->rev);
+    pc_conn_want_read(c, true);
     if (ccf->client_body_min_rate > 0) {
         due = (pc_msec_t) (req->body_raw * 1000 / ccf->client_body_min_rate);
         due = pc_max(due, (pc_msec_t) BODY_GRACE_MS) - req->wait_total + 1;
@@ -1245,7 +1243,7 @@ pc_http_watch_client(pc_http_request_t *r, pc_http_event_pt handler)
 
     req->gone_handler = req->gone_quiet ? NULL : handler;
     if (req->gone_handler != NULL)
-        ev_io_start(LOOP(r->c), &r->c->rev);
+        pc_conn_want_read(r->c, true);
 }
 
 /* Readable while ACTIVE and nobody reads the body.  For a watcher (pc_http_
@@ -1269,7 +1267,7 @@ watch_gone(pc_http_conn_t *hc)
         req->gone_handler = NULL;
         req->gone_quiet = 1;
         if (n <= 0) {
-            pc_conn_io_stop(LOOP(c), &c->rev);
+            pc_conn_want_read(c, false);
             hc->busy++;
             handler(&req->r);
             hc->busy--;
@@ -1277,7 +1275,7 @@ watch_gone(pc_http_conn_t *hc)
             return;
         }
     }
-    pc_conn_io_stop(LOOP(c), &c->rev);
+    pc_conn_want_read(c, false);
 }
 
 /* Readable while ACTIVE: body bytes for a waiting handler or the discard. */
@@ -1292,7 +1290,7 @@ read_active(pc_http_conn_t *hc)
         watch_gone(hc);
         return;
     }
-    pc_conn_io_stop(LOOP(c), &c->rev);
+    pc_conn_want_read(c, false);
     req->body_wait = 0;
     set_timer(c, 0);
     req->wait_total += pc_time.mono_ms - req->wait_start;
@@ -1306,14 +1304,12 @@ read_active(pc_http_conn_t *hc)
 }
 
 static void
-on_read(struct ev_loop *loop, ev_io *w, int revents)
+on_read(pc_conn_t *c)
 {
-    pc_conn_t      *c = w->data;
     pc_http_conn_t *hc = c->data;
 
-    PC_UNUSED(revents);
     if (hc == NULL) {
-        pc_conn_io_stop(loop, w);
+        pc_conn_want_read(c, false);
         return;
     }
     switch (hc->state) {
@@ -1343,7 +1339,7 @@ body_timeout(pc_http_conn_t *hc)
     if (!req->body_wait)
         return;
     req->body_wait = 0;
-    pc_conn_io_stop(LOOP(c), &c->rev);
+    pc_conn_want_read(c, false);
     req->wait_total += waited;
     req->body_status = 408;
     r->error_reason = ccf->client_body_timeout > 0 && waited >= ccf->client_body_timeout

@@ -141,8 +141,9 @@ void pc_http_req_output_done(pc_http_req_t *req);
  * rest waits for the write watcher, PC_ERROR connection failed. */
 pc_rc_t pc_http_write_flush(pc_http_req_t *req);
 
-/* pc_http_write.c: the write watcher / send_timeout callbacks. */
-void pc_http_write_event(struct ev_loop *loop, ev_io *w, int revents);
+/* pc_http_write.c: the client connection is writable (its proto->write);
+ * the send_timeout callback. */
+void pc_http_write_event(pc_conn_t *c);
 void pc_http_send_timeout(struct ev_loop *loop, ev_timer *w, int revents);
 
 /* pc_http_write.c: queue own bytes (static or request-pool memory) for the

@@ -207,15 +207,12 @@ idle_unlink(pc_http_upconn_t *uc)
 /* Readable while idle: EOF, an error, or bytes nobody asked for.  Any of
  * them makes the connection unusable; a spurious wake-up does not. */
 static void
-on_idle_read(struct ev_loop *loop, ev_io *w, int revents)
+on_idle_read(pc_conn_t *c)
 {
-    pc_conn_t        *c = w->data;
     pc_http_upconn_t *uc = c->data;
     u_char            byte;
     ssize_t           n;
 
-    PC_UNUSED(loop);
-    PC_UNUSED(revents);
     n = recv(c->fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
         return;
@@ -251,7 +248,7 @@ on_idle_drain(pc_conn_t *c)
     }
 }
 
-static const pc_conn_proto_t idle_proto = { on_idle_drain, NULL };
+static const pc_conn_proto_t idle_proto = { on_idle_read, NULL, on_idle_drain, NULL };
 
 pc_http_upconn_t *
 pc_http_upstream_pool_get(pc_http_upstream_rt_t *rt, uint32_t peer)
@@ -263,7 +260,7 @@ pc_http_upstream_pool_get(pc_http_upstream_rt_t *rt, uint32_t peer)
             idle_unlink(uc);
             /* The read watcher runs on: the new owner changes its
              * callback (ev_set_cb), which costs nothing. */
-            pc_conn_io_stop(pc_worker->loop, &uc->c->wev);
+            pc_conn_want_write(uc->c, false);
             pc_conn_timer_set(uc->c, 0);
             return uc;
         }
@@ -286,16 +283,14 @@ pc_http_upstream_pool_put(pc_http_upconn_t *uc)
         pc_http_upstream_close(uc);
         return;
     }
-    /* The read watcher may still run (the owner's): a new callback is
-     * enough, no stop and start. */
-    pc_conn_io_stop(pc_worker->loop, &c->wev);
+    /* Reading may still be on (the owner's): new handlers are enough, no
+     * stop and start. */
+    pc_conn_want_write(c, false);
     uc->owner = NULL;
     uc->idle = 1;
     c->data = uc;
     c->proto = &idle_proto;
-    ev_set_cb(&c->rev, on_idle_read);
-    c->rev.data = c;
-    ev_io_start(pc_worker->loop, &c->rev);
+    pc_conn_want_read(c, true);
     ev_set_cb(&c->timer, on_idle_timeout);
     c->timer.data = c;
     pc_conn_timer_set(c, u->keepalive_timeout);

@@ -242,7 +242,7 @@ wait_for_socket(pc_http_req_t *req, bool progressed)
 
     if (!req->send_waiting) {
         req->send_waiting = 1;
-        ev_io_start(pc_conn_loop(c), &c->wev);
+        pc_conn_want_write(c, true);
         progressed = true;
     }
     if (progressed && ccf->send_timeout > 0) {
@@ -295,7 +295,7 @@ pc_http_write_flush(pc_http_req_t *req)
     }
     if (req->send_waiting) {
         req->send_waiting = 0;
-        pc_conn_io_stop(pc_conn_loop(c), &c->wev);
+        pc_conn_want_write(c, false);
         ev_timer_stop(pc_conn_loop(c), &req->send_timer);
     }
     return PC_OK;
@@ -304,16 +304,14 @@ pc_http_write_flush(pc_http_req_t *req)
 /* Contract: write watcher callback: flushes, then wakes the producer or
  * lets the request end; aborts the request on a write error. */
 void
-pc_http_write_event(struct ev_loop *loop, ev_io *w, int revents)
+pc_http_write_event(pc_conn_t *c)
 {
-    pc_conn_t      *c = w->data;
     pc_http_conn_t *hc = c->data;
     pc_http_req_t  *req = hc != NULL ? hc->req : NULL;
     pc_rc_t         rc;
 
-    PC_UNUSED(revents);
     if (req == NULL || req->nspans == 0) {
-        pc_conn_io_stop(loop, w);
+        pc_conn_want_write(c, false);
         return;
     }
     pc_http_req_enter(hc);

@@ -275,7 +275,10 @@ hs_abort(pc_conn_t *c)
     hs_close(c);
 }
 
-static const pc_conn_proto_t hs_proto = { hs_abort, hs_abort };
+static void hs_step(pc_conn_t *c);
+
+/* Both directions drive the handshake; shutdown aborts it. */
+static const pc_conn_proto_t hs_proto = { hs_step, hs_step, hs_abort, hs_abort };
 
 /* During the handshake the bytes are OpenSSL's (plain I/O is never used
  * by anyone), but the end of the layer already frees the SSL object. */
@@ -342,8 +345,7 @@ hs_done(pc_conn_t *c)
     const pc_tls_listener_t *tl = c->data;
     struct ev_loop          *loop = pc_conn_loop(c);
 
-    ev_io_stop(loop, &c->rev);
-    ev_io_stop(loop, &c->wev);
+    pc_conn_want(c, 0);
     ev_timer_stop(loop, &c->timer);
     count_hs(c, SSL_session_reused(c->ssl) ? PC_TLS_HS_RESUMED : PC_TLS_HS_FULL, 0);
     c->data = NULL;
@@ -386,8 +388,7 @@ hs_plain_http(pc_conn_t *c)
 static void
 hs_step(pc_conn_t *c)
 {
-    struct ev_loop *loop = pc_conn_loop(c);
-    int             n, e;
+    int n, e;
 
     if (!SSL_in_before(c->ssl) || !hs_plain_http(c)) {
         ERR_clear_error();
@@ -398,23 +399,13 @@ hs_step(pc_conn_t *c)
         }
         e = SSL_get_error(c->ssl, n);
         if (e == SSL_ERROR_WANT_READ) {
-            ev_io_stop(loop, &c->wev);
-            ev_io_start(loop, &c->rev);
+            pc_conn_want(c, EV_READ);
         } else if (e == SSL_ERROR_WANT_WRITE) {
-            ev_io_stop(loop, &c->rev);
-            ev_io_start(loop, &c->wev);
+            pc_conn_want(c, EV_WRITE);
         } else {
             hs_failed(c, e, errno);
         }
     }
-}
-
-static void
-hs_io(struct ev_loop *loop, ev_io *w, int revents)
-{
-    PC_UNUSED(loop);
-    PC_UNUSED(revents);
-    hs_step(w->data);
 }
 
 static void
@@ -451,14 +442,10 @@ pc_tls_accept(pc_conn_t *c, const pc_tls_listener_t *tl)
     c->data = (void *) tl;
     c->io = &hs_io_layer;
     c->proto = &hs_proto;
-    ev_io_init(&c->rev, hs_io, c->fd, EV_READ);
-    ev_io_init(&c->wev, hs_io, c->fd, EV_WRITE);
-    c->rev.data = c;
-    c->wev.data = c;
     ev_timer_init(&c->timer, hs_timeout, (double) tl->timeout / 1000.0, 0.0);
     c->timer.data = c;
     ev_timer_start(loop, &c->timer);
-    ev_io_start(loop, &c->rev);
+    pc_conn_want(c, EV_READ);
 }
 
 /* ---------------------------------------------------------------------
@@ -505,7 +492,7 @@ pc_tls_recv(pc_conn_t *c, u_char *buf, size_t size)
     n = SSL_read(c->ssl, buf, (int) pc_min(size, (size_t) INT_MAX));
     if (n > 0) {
         if (SSL_pending(c->ssl) > 0)
-            ev_feed_event(pc_conn_loop(c), &c->rev, EV_READ);
+            ev_feed_event(pc_conn_loop(c), &c->ev, EV_READ);
         return n;
     }
     return io_result(c, n);
