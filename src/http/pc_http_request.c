@@ -45,6 +45,9 @@
 #define BODY_GRACE_MS    5000     /* client_body_min_rate is not judged before */
 #define TRIM_S           1.0      /* caches idle this long go back to malloc */
 #define TRIM_KEEP        8        /* ... all but this many of each          */
+#define TRIM_MIN         (256 * 1024) /* malloc_trim only after this much: under
+                                         steady load the small ups and downs
+                                         stay in malloc's free lists        */
 
 #define LOOP(c)  pc_conn_loop(c)
 
@@ -141,7 +144,7 @@ on_trim(struct ev_loop *loop, ev_timer *w, int revents)
     npools_low = npools;
     freed = pc_buf_trim(TRIM_KEEP) + n * PC_HTTP_POOL_SIZE;
 #ifdef HAVE_MALLOC_TRIM
-    if (freed > 0)
+    if (freed >= TRIM_MIN)
         malloc_trim(0);
 #endif
     if (freed > 0 || npools > TRIM_KEEP)
