@@ -11,29 +11,74 @@
 #define pc_toupper(c)  ((u_char) (((c) >= 'a' && (c) <= 'z') ? ((c) & ~0x20) : (c)))
 
 /* memcpy returning the end of the destination. */
+/* Unaligned loads (memcpy: no alignment or aliasing trouble). */
+static inline uint64_t
+pc_load8(const void *s)
+{
+    uint64_t v;
+
+    memcpy(&v, s, 8);
+    return v;
+}
+
+static inline uint32_t
+pc_load4(const void *s)
+{
+    uint32_t v;
+
+    memcpy(&v, s, 4);
+    return v;
+}
+
+static inline uint16_t
+pc_load2(const void *s)
+{
+    uint16_t v;
+
+    memcpy(&v, s, 2);
+    return v;
+}
+
+/*
+ * Compare s[0 .. n) with lit[0 .. n), every byte of s OR-ed with 0x20 when
+ * fold, without a loop over bytes: the n bytes are covered by words of 8
+ * (or 4, or 2), the last one overlapping the one before, so no byte outside
+ * either string is read.  Byte order does not matter: both sides are loaded
+ * the same way.
+ */
+static inline bool
+pc_str_eq_words(const u_char *s, const char *lit, size_t n, int fold)
+{
+    const uint64_t f8 = fold ? UINT64_C(0x2020202020202020) : 0;
+    const uint32_t f4 = (uint32_t) f8;
+    const uint16_t f2 = (uint16_t) f8;
+    size_t         i;
+
+    if (n >= 8) {
+        for (i = 0; i + 8 < n; i += 8) {
+            if ((pc_load8(s + i) | f8) != pc_load8(lit + i))
+                return false;
+        }
+        return (pc_load8(s + n - 8) | f8) == pc_load8(lit + n - 8);
+    }
+    if (n >= 4)
+        return ((pc_load4(s) | f4) == pc_load4(lit))
+               && ((pc_load4(s + n - 4) | f4) == pc_load4(lit + n - 4));
+    if (n >= 2)
+        return ((uint16_t) (pc_load2(s) | f2) == pc_load2(lit))
+               && ((uint16_t) (pc_load2(s + n - 2) | f2) == pc_load2(lit + n - 2));
+    return n == 0 || (u_char) (s[0] | (u_char) f2) == (u_char) lit[0];
+}
+
 /*
  * s[0 .. n) equals lower (lowercase letters, digits, '-') ignoring ASCII
- * case, 8 bytes at a time with each byte OR 0x20: that maps exactly A-Z to
- * a-z, and no other byte of a header name or value (CR and LF excluded) to
- * a letter, digit or '-'.  For short constant literals, where it unrolls.
+ * case.  OR-ing 0x20 folds case; it can only confuse a literal byte with a
+ * control byte (CR with '-'), which no token or complete head line holds.
  */
 static inline bool
 pc_str_eq_lower(const u_char *s, const char *lower, size_t n)
 {
-    uint64_t a, b;
-
-    for ( ; n >= 8; s += 8, lower += 8, n -= 8) {
-        memcpy(&a, s, 8);
-        memcpy(&b, lower, 8);
-        if ((a | 0x2020202020202020ULL) != b)
-            return false;
-    }
-    if (n == 0)
-        return true;
-    a = b = 0;
-    memcpy(&a, s, n);
-    memcpy(&b, lower, n);
-    return (a | (0x2020202020202020ULL >> (64 - 8 * n))) == b;
+    return pc_str_eq_words(s, lower, n, 1);
 }
 
 static inline u_char *

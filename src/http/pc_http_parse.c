@@ -81,6 +81,7 @@
 #include <emmintrin.h>
 #endif
 
+#include "core/pc_str.h"
 #include "core/pc_types.h"
 #include "http/pc_http_parse.h"
 #include "http/pc_http_chars.h"
@@ -221,83 +222,8 @@ static const char *const method_names[] = {
 };
 /* clang-format on */
 
-/* Unaligned loads that compile to one move (memcpy keeps them free of
- * alignment and aliasing trouble). */
-static inline uint64_t
-load8(const void *s)
-{
-    uint64_t v;
-
-    memcpy(&v, s, 8);
-    return v;
-}
-
-static inline uint32_t
-load4(const void *s)
-{
-    uint32_t v;
-
-    memcpy(&v, s, 4);
-    return v;
-}
-
-static inline uint16_t
-load2(const void *s)
-{
-    uint16_t v;
-
-    memcpy(&v, s, 2);
-    return v;
-}
-
-#define FOLD8 UINT64_C(0x2020202020202020)
-#define FOLD4 UINT32_C(0x20202020)
-#define FOLD2 UINT16_C(0x2020)
-
-/*
- * Compare s[0 .. n) with lit[0 .. n), every byte of s OR-ed with fold (0 or
- * 0x20 per byte), without a loop over bytes: the n bytes are covered by
- * words of 8 (or 4, or 2), the last one overlapping the one before, so no
- * byte outside either string is read.  Byte order does not matter: both
- * sides are loaded the same way.
- */
-static inline int
-eq_words(const u_char *s, const char *lit, size_t n, int fold)
-{
-    const uint64_t f8 = fold ? FOLD8 : 0;
-    const uint32_t f4 = (uint32_t) f8;
-    const uint16_t f2 = (uint16_t) f8;
-    size_t i;
-
-    if (n >= 8) {
-        for (i = 0; i + 8 < n; i += 8) {
-            if ((load8(s + i) | f8) != load8(lit + i)) {
-                return 0;
-            }
-        }
-        return (load8(s + n - 8) | f8) == load8(lit + n - 8);
-    }
-    if (n >= 4) {
-        return ((load4(s) | f4) == load4(lit)) && ((load4(s + n - 4) | f4) == load4(lit + n - 4));
-    }
-    if (n >= 2) {
-        return ((uint16_t) (load2(s) | f2) == load2(lit))
-               && ((uint16_t) (load2(s + n - 2) | f2) == load2(lit + n - 2));
-    }
-    return n == 0 || (u_char) (s[0] | (u_char) f2) == (u_char) lit[0];
-}
-
-/*
- * Case-insensitive compare of a token against a lower-case literal made of
- * letters, digits and '-'.  OR-ing 0x20 folds case; it can only confuse a
- * literal byte with a control byte, which a token never contains (nor does
- * any complete head line, where only HTAB of the controls may appear).
- */
-static inline int
-eq_lower(const u_char *s, const char *lit, size_t n)
-{
-    return eq_words(s, lit, n, 1);
-}
+/* Word loads and compares: pc_load8/4/2, pc_str_eq_words and
+ * pc_str_eq_lower (core/pc_str.h), shared with the response writer. */
 
 /*
  * Header name (a token) -> id: switch on the length and the first letter,
@@ -345,7 +271,7 @@ classify_header(const u_char *s, size_t n)
     default:
         return PC_HTTP_H_OTHER;
     }
-    return eq_lower(s, hdr_names[id], n) ? id : PC_HTTP_H_OTHER;
+    return pc_str_eq_lower(s, hdr_names[id], n) ? id : PC_HTTP_H_OTHER;
 }
 
 /* Methods are case-sensitive (RFC 9110 §9.1): "get" is a valid token but
@@ -374,7 +300,7 @@ classify_method(const u_char *s, size_t n)
     default:
         return PC_HTTP_UNKNOWN;
     }
-    return eq_words(s, method_names[m], n, 0) ? m : PC_HTTP_UNKNOWN;
+    return pc_str_eq_words(s, method_names[m], n, 0) ? m : PC_HTTP_UNKNOWN;
 }
 
 static pc_rc_t
@@ -537,7 +463,7 @@ target_end(const u_char *b, size_t i, size_t e, size_t len, size_t *q)
 static int
 parse_version(const u_char *v)
 {
-    if (load8(v) == load8("HTTP/1.1")) {
+    if (pc_load8(v) == pc_load8("HTTP/1.1")) {
         return 11; /* nearly every message */
     }
     if (memcmp(v, "HTTP/", 5) != 0 || v[6] != '.' || v[5] < '0' || v[5] > '9' || v[7] < '0'
@@ -782,15 +708,15 @@ on_transfer_encoding(pc_http_parser_t *p, const u_char *b, size_t v, size_t ve)
         }
         n = e - s;
         p->flags &= ~F_TE_LAST_CHUNKED;
-        if (n == 7 && eq_lower(b + s, "chunked", 7)) {
+        if (n == 7 && pc_str_eq_lower(b + s, "chunked", 7)) {
             p->flags |= (p->flags & F_TE_CHUNKED) ? F_TE_TWICE : 0;
             p->flags |= F_TE_CHUNKED | F_TE_LAST_CHUNKED;
-        } else if ((n == 4 && eq_lower(b + s, "gzip", 4))
-                   || (n == 6 && eq_lower(b + s, "x-gzip", 6))
-                   || (n == 7 && eq_lower(b + s, "deflate", 7))
-                   || (n == 8 && eq_lower(b + s, "compress", 8))
-                   || (n == 8 && eq_lower(b + s, "identity", 8))
-                   || (n == 10 && eq_lower(b + s, "x-compress", 10)))
+        } else if ((n == 4 && pc_str_eq_lower(b + s, "gzip", 4))
+                   || (n == 6 && pc_str_eq_lower(b + s, "x-gzip", 6))
+                   || (n == 7 && pc_str_eq_lower(b + s, "deflate", 7))
+                   || (n == 8 && pc_str_eq_lower(b + s, "compress", 8))
+                   || (n == 8 && pc_str_eq_lower(b + s, "identity", 8))
+                   || (n == 10 && pc_str_eq_lower(b + s, "x-compress", 10)))
         {
             p->flags |= F_TE_OTHER;
         } else {
@@ -809,11 +735,11 @@ on_connection(pc_http_parser_t *p, const u_char *b, size_t v, size_t ve)
     /* The usual one-token values.  A value that equals the token as a whole
      * is a one-element list of it: nothing else in a head line folds to a
      * letter or '-'. */
-    if (ve - v == 10 && eq_lower(b + v, "keep-alive", 10)) {
+    if (ve - v == 10 && pc_str_eq_lower(b + v, "keep-alive", 10)) {
         h->conn_keep_alive = 1;
         return PC_AGAIN;
     }
-    if (ve - v == 5 && eq_lower(b + v, "close", 5)) {
+    if (ve - v == 5 && pc_str_eq_lower(b + v, "close", 5)) {
         h->conn_close = 1;
         return PC_AGAIN;
     }
@@ -824,11 +750,11 @@ on_connection(pc_http_parser_t *p, const u_char *b, size_t v, size_t ve)
         if (!is_token(b, s, e)) {
             return fail(p, 400, "invalid Connection");
         }
-        if (e - s == 5 && eq_lower(b + s, "close", 5)) {
+        if (e - s == 5 && pc_str_eq_lower(b + s, "close", 5)) {
             h->conn_close = 1;
-        } else if (e - s == 10 && eq_lower(b + s, "keep-alive", 10)) {
+        } else if (e - s == 10 && pc_str_eq_lower(b + s, "keep-alive", 10)) {
             h->conn_keep_alive = 1;
-        } else if (e - s == 7 && eq_lower(b + s, "upgrade", 7)) {
+        } else if (e - s == 7 && pc_str_eq_lower(b + s, "upgrade", 7)) {
             h->conn_upgrade = 1;
         }
     }
@@ -880,7 +806,7 @@ on_known_header(
         return p->is_response ? PC_AGAIN : on_host(p, b, v, ve, len);
     case PC_HTTP_H_EXPECT:
         if (!p->is_response && h->version == 11 && ve - v == 12
-            && eq_lower(b + v, "100-continue", 12)) {
+            && pc_str_eq_lower(b + v, "100-continue", 12)) {
             h->expect_continue = 1;
         }
         return PC_AGAIN;
@@ -972,9 +898,9 @@ request_target(pc_http_parser_t *p, const u_char *b, size_t t, size_t te, size_t
         h->path_len = 1;
         return PC_AGAIN;
     }
-    if (te - t > 7 && eq_lower(b + t, "http://", 7)) {
+    if (te - t > 7 && pc_str_eq_lower(b + t, "http://", 7)) {
         a = t + 7;
-    } else if (te - t > 8 && eq_lower(b + t, "https://", 8)) {
+    } else if (te - t > 8 && pc_str_eq_lower(b + t, "https://", 8)) {
         a = t + 8;
     } else {
         return fail(p, 400, "invalid request target");
