@@ -50,6 +50,11 @@ like($l // '', qr{^127\.0\.0\.1 - - \[\d\d/[A-Z][a-z]{2}/\d{4}:\d\d:\d\d:\d\d [+
 http_get($p, '/c2');
 $l = wait_line('combined.log', qr{"GET /c2 HTTP/1\.1"});
 like($l // '', qr{ 200 5 "-" "-"$}, 'combined: "-" for a missing Referer and User-Agent');
+http_raw($p, "GET /c3 HTTP/1.1\r\nHost: x\r\nUser-Agent: a/1\r\nReferer: http://r/\r\n"
+    . "User-Agent: b/2\r\nConnection: close\r\n\r\n");
+$l = wait_line('combined.log', qr{"GET /c3 HTTP/1\.1"});
+like($l // '', qr{ 200 5 "http://r/" "a/1, b/2"$},
+    'combined: repeated User-Agent fields are joined, as $http_NAME does');
 
 # --- json -----------------------------------------------------------------------------------
 http_get($p, '/j?a=1', 'User-Agent' => 'ua/j', 'Referer' => 'http://r.test/',

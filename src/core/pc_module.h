@@ -54,6 +54,8 @@ typedef pc_rc_t (*pc_http_var_get_pt)(pc_http_request_t *r, pc_str_t *out,
 
 #define PC_VAR_PREFIX   0x01   /* name is a prefix: $http_*, $arg_*, $cookie_* */
 #define PC_VAR_NOCACHE  0x02   /* value changes during the request              */
+#define PC_VAR_PLAIN    0x04   /* made here from numbers, addresses, the clock:
+                                  never a byte a log needs to escape            */
 /* A PC_VAR_PREFIX getter is called with data = (uintptr_t) (const pc_str_t *)
  * the rest of the name as written ("user_agent" for $http_user_agent), not
  * the row's data (pc_http_variables.c). */

@@ -248,6 +248,11 @@ struct pc_http_request_s {
 pc_rc_t pc_http_upstream_header_set(pc_http_request_t *r, const pc_str_t *name,
     const pc_str_t *value);
 
+/* The request field the parser tagged id (pc_http_hdr_e) when there is at
+ * most one: true with *out its value (len 0: absent); false when several
+ * (their value is the list $http_NAME joins). */
+bool pc_http_header_single(pc_http_request_t *r, pc_http_hdr_e id, pc_str_t *out);
+
 /* Value of the first request header named name (case-insensitive); NULL-data when absent. */
 pc_str_t pc_http_header_in(pc_http_request_t *r, const char *name, size_t len);
 

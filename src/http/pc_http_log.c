@@ -202,24 +202,6 @@ is_uri_var(const pc_str_t *name)
         || pc_str_eq_c(name, "args");
 }
 
-/* Variables whose values are made here from numbers, addresses and the
- * clock, never from client bytes: nothing in them can need escaping. */
-static bool
-is_plain_var(const pc_str_t *name)
-{
-    static const char *const plain[] = {
-        "remote_addr", "remote_port", "server_port", "status", "body_bytes_sent",
-        "bytes_sent", "request_length", "request_time", "msec", "time_local",
-        "time_iso8601", "connection", "connection_requests", "pid", NULL
-    };
-    unsigned i;
-
-    for (i = 0; plain[i] != NULL; i++)
-        if (pc_str_eq_c(name, plain[i]))
-            return true;
-    return false;
-}
-
 /* Append a variable segment for name; lenient: unknown → empty literal
  * (the built-in json format names variables of optional modules). */
 static const char *
@@ -242,7 +224,7 @@ add_var_seg(pc_conf_t *cf, pc_array_t *segs, const pc_str_t *name, int lenient,
     sg->data = v->data;
     sg->raw = raw;
     sg->uri = is_uri_var(name);
-    sg->plain = is_plain_var(name);
+    sg->plain = (v->flags & PC_VAR_PLAIN) != 0;
     sg->direct = pc_str_eq_c(name, "status") ? LOG_D_STATUS
                : pc_str_eq_c(name, "body_bytes_sent") ? LOG_D_BODY_BYTES
                : pc_str_eq_c(name, "time_local") ? LOG_D_TIME_LOCAL
@@ -806,7 +788,7 @@ log_copy(u_char *p, const u_char *src, size_t n)
 }
 
 /* Bytes every escape mode copies as they are: printable ASCII but '"'
- * and '\\'.  Filled once (log_plain_init). */
+ * and '\\'.  Filled once, when the worker starts (log_init_worker). */
 static uint8_t log_plain[256];
 
 static void
@@ -828,8 +810,6 @@ escape_value(u_char *p, u_char *end, const u_char *v, size_t len, log_escape_e e
         n = pc_min(len, (size_t) (end - p));
         return log_copy(p, v, n);
     }
-    if (!log_plain['a'])
-        log_plain_init();
     for (i = 0; i < len && p < end; i++) {
         u_char ch;
 
@@ -985,26 +965,14 @@ get_value(pc_http_request_t *r, const log_seg_t *sg, pc_str_t *v)
 static bool
 direct_value(pc_http_request_t *r, unsigned d, pc_str_t *v)
 {
-    const pc_http_header_t *h;
-    uint32_t                i, id;
-
     if (d == LOG_D_REQUEST) {
         *v = r->request_line;
         if (v->data == NULL)
             v->len = 0;
         return true;
     }
-    id = d == LOG_D_USER_AGENT ? PC_HTTP_H_USER_AGENT : PC_HTTP_H_REFERER;
-    v->len = 0;
-    if (r->head_buf == NULL || r->head.idx[id] == 0)
-        return true;
-    h = &r->head.headers[r->head.idx[id] - 1];
-    for (i = r->head.idx[id]; i < r->head.nheaders; i++)
-        if (r->head.headers[i].id == id)
-            return false;           /* several: joined by the getter */
-    v->data = r->head_buf + h->value;
-    v->len = h->value_len;
-    return true;
+    return pc_http_header_single(r, d == LOG_D_USER_AGENT ? PC_HTTP_H_USER_AGENT
+                                                          : PC_HTTP_H_REFERER, v);
 }
 
 /* Render one line of fmt for r into buf (LOG_LINE_MAX); returns its length.
@@ -1140,6 +1108,7 @@ log_init_worker(pc_worker_t *wk)
         || (log_worker->files = calloc(lmcf->files.nelts + 1, sizeof(log_wfile_t))) == NULL)
         return PC_ERROR;
     log_worker->nfiles = lmcf->files.nelts;
+    log_plain_init();
     for (i = 0; i < lmcf->files.nelts; i++) {
         log_wfile_t *wf = &log_worker->files[i];
 

@@ -657,6 +657,25 @@ var_http(pc_http_request_t *r, pc_str_t *out, uintptr_t data)
     return join_values(r, out, found, n, cookie ? "; " : ", ");
 }
 
+/* Contract: see pc_http.h. */
+bool
+pc_http_header_single(pc_http_request_t *r, pc_http_hdr_e id, pc_str_t *out)
+{
+    const pc_http_header_t *h;
+    uint32_t                i;
+
+    out->len = 0;
+    if (r->head_buf == NULL || r->head.idx[id] == 0)
+        return true;
+    for (i = r->head.idx[id]; i < r->head.nheaders; i++)
+        if (r->head.headers[i].id == id)
+            return false;
+    h = &r->head.headers[r->head.idx[id] - 1];
+    out->data = r->head_buf + h->value;
+    out->len = h->value_len;
+    return true;
+}
+
 /* $http_user_agent, $http_referer, $http_cookie: as $http_NAME, but the
  * parser already tagged those fields (data: pc_http_hdr_e), so no name
  * is compared; every access log line asks for two of them. */
@@ -667,17 +686,13 @@ var_http_known(pc_http_request_t *r, pc_str_t *out, uintptr_t data)
     pc_str_t found[8];
     uint32_t i, n = 0;
 
-    if (r->head_buf == NULL || r->head.idx[data] == 0)
-        return PC_DECLINED;
+    if (pc_http_header_single(r, (pc_http_hdr_e) data, out))
+        return out->len > 0 ? PC_OK : PC_DECLINED;
     for (i = r->head.idx[data] - 1; i < r->head.nheaders && n < pc_nelems(found); i++) {
         if (h[i].id != data)
             continue;
         found[n].data = r->head_buf + h[i].value;
         found[n++].len = h[i].value_len;
-    }
-    if (n == 1) {
-        *out = found[0];
-        return PC_OK;
     }
     return join_values(r, out, found, n, data == PC_HTTP_H_COOKIE ? "; " : ", ");
 }
@@ -761,10 +776,10 @@ var_arg(pc_http_request_t *r, pc_str_t *out, uintptr_t data)
 #define REQ_STR(f)  offsetof(pc_http_request_t, f)
 
 const pc_http_variable_t pc_http_core_variables[] = {
-    { "remote_addr",         var_remote_addr,  0, PC_VAR_NOCACHE },
-    { "remote_port",         var_remote_port,  0, PC_VAR_NOCACHE },
+    { "remote_addr",         var_remote_addr,  0, PC_VAR_NOCACHE | PC_VAR_PLAIN },
+    { "remote_port",         var_remote_port,  0, PC_VAR_NOCACHE | PC_VAR_PLAIN },
     { "server_addr",         var_server,       0, 0 },
-    { "server_port",         var_server,       1, 0 },
+    { "server_port",         var_server,       1, PC_VAR_PLAIN },
     { "scheme",              var_scheme,       0, 0 },
     { "host",                var_host,         0, 0 },
     { "request",             var_req_str,      REQ_STR(request_line), 0 },
@@ -772,17 +787,17 @@ const pc_http_variable_t pc_http_core_variables[] = {
     { "request_uri",         var_req_str,      REQ_STR(unparsed_uri), 0 },
     { "uri",                 var_req_str,      REQ_STR(uri), PC_VAR_NOCACHE },
     { "args",                var_req_str,      REQ_STR(args), PC_VAR_NOCACHE },
-    { "status",              var_status,       0, PC_VAR_NOCACHE },
-    { "body_bytes_sent",     var_req_u64,      REQ_STR(body_bytes_sent), PC_VAR_NOCACHE },
-    { "bytes_sent",          var_req_u64,      REQ_STR(bytes_sent), PC_VAR_NOCACHE },
-    { "request_length",      var_req_u64,      REQ_STR(request_length), PC_VAR_NOCACHE },
-    { "request_time",        var_request_time, 0, PC_VAR_NOCACHE },
-    { "msec",                var_time,         0, PC_VAR_NOCACHE },
-    { "time_local",          var_time,         1, PC_VAR_NOCACHE },
-    { "time_iso8601",        var_time,         2, PC_VAR_NOCACHE },
-    { "connection",          var_connection,   0, 0 },
-    { "connection_requests", var_req_u64,      REQ_STR(connection_requests), 0 },
-    { "pid",                 var_pid,          0, 0 },
+    { "status",              var_status,       0, PC_VAR_NOCACHE | PC_VAR_PLAIN },
+    { "body_bytes_sent",     var_req_u64,      REQ_STR(body_bytes_sent), PC_VAR_NOCACHE | PC_VAR_PLAIN },
+    { "bytes_sent",          var_req_u64,      REQ_STR(bytes_sent), PC_VAR_NOCACHE | PC_VAR_PLAIN },
+    { "request_length",      var_req_u64,      REQ_STR(request_length), PC_VAR_NOCACHE | PC_VAR_PLAIN },
+    { "request_time",        var_request_time, 0, PC_VAR_NOCACHE | PC_VAR_PLAIN },
+    { "msec",                var_time,         0, PC_VAR_NOCACHE | PC_VAR_PLAIN },
+    { "time_local",          var_time,         1, PC_VAR_NOCACHE | PC_VAR_PLAIN },
+    { "time_iso8601",        var_time,         2, PC_VAR_NOCACHE | PC_VAR_PLAIN },
+    { "connection",          var_connection,   0, PC_VAR_PLAIN },
+    { "connection_requests", var_req_u64,      REQ_STR(connection_requests), PC_VAR_PLAIN },
+    { "pid",                 var_pid,          0, PC_VAR_PLAIN },
     { "http_user_agent",     var_http_known,   PC_HTTP_H_USER_AGENT, 0 },
     { "http_referer",        var_http_known,   PC_HTTP_H_REFERER, 0 },
     { "http_cookie",         var_http_known,   PC_HTTP_H_COOKIE, 0 },
