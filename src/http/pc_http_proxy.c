@@ -181,7 +181,6 @@ px_client_gone(pc_http_request_t *r)
     pc_http_proxy_ctx_t *ctx = ctx_of(r);
     int                  err = errno;
 
-    ctx->client_quiet = 1;
     if (ctx->state != PX_CONNECT && ctx->state != PX_ACTIVE) {
         return;
     }
@@ -197,7 +196,7 @@ px_client_gone(pc_http_request_t *r)
 static void
 px_watch_client(pc_http_proxy_ctx_t *ctx)
 {
-    if (ctx->client_quiet || (ctx->has_body && !ctx->body_eof)) {
+    if (ctx->has_body && !ctx->body_eof) {
         return;
     }
     pc_http_watch_client(ctx->r, px_client_gone);

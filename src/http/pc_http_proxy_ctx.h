@@ -94,7 +94,6 @@ typedef struct {
     unsigned                   out_busy:1;
     unsigned                   last_sent:1;
     unsigned                   head_flushed:1; /* the client head was pushed out */
-    unsigned                   client_quiet:1; /* stop watching for a client close */
     unsigned                   progress_r:1;
     unsigned                   progress_w:1;
 

@@ -202,12 +202,6 @@ default_conf(pc_conn_t *c)
     return addr->default_server->confs[pc_http_core_module.index];
 }
 
-static void
-set_timer(pc_conn_t *c, pc_msec_t ms)
-{
-    pc_conn_timer_set(c, ms);
-}
-
 /* Contract: one more runtime/module frame is on hc's stack; nothing frees
  * the request or closes the connection until the matching leave. */
 void
@@ -297,7 +291,7 @@ pc_http_init_connection(pc_conn_t *c)
     pc_conn_want_read(c, true);
     /* The first head is bounded from accept: a client that connects and
      * says nothing is gone after client_header_timeout. */
-    set_timer(c, default_conf(c)->client_header_timeout);
+    pc_conn_timer_set(c, default_conf(c)->client_header_timeout);
 }
 
 /*
@@ -319,7 +313,7 @@ drain_idle(pc_http_conn_t *hc)
     if (recv(c->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT) > 0)
         return;                         /* the read watcher serves it */
     if (pc_conn_timer_left(c) < 0 || pc_conn_timer_left(c) > PC_HTTP_DRAIN_GRACE_MS)
-        set_timer(c, PC_HTTP_DRAIN_GRACE_MS);
+        pc_conn_timer_set(c, PC_HTTP_DRAIN_GRACE_MS);
 }
 
 static void
@@ -400,7 +394,7 @@ request_new(pc_http_conn_t *hc, pc_pool_t *pool)
     hc->req = req;
     hc->state = PC_HC_HEAD;
     if (!hc->fresh)
-        set_timer(c, ccf->client_header_timeout);
+        pc_conn_timer_set(c, ccf->client_header_timeout);
     hc->fresh = 0;
     return PC_OK;
 }
@@ -594,7 +588,7 @@ request_start(pc_http_conn_t *hc, pc_rc_t parse_rc)
     hc->state = PC_HC_ACTIVE;
     /* reading stays on: read_active stops it at the first event nobody
      * wants, and an unchanged epoll set costs no epoll_ctl per request. */
-    set_timer(c, 0);
+    pc_conn_timer_set(c, 0);
     hc->busy++;
     if (parse_rc != PC_OK) {
         if (r->head.version != 0)
@@ -776,7 +770,7 @@ start_linger(pc_http_conn_t *hc)
         return;
     }
     pc_conn_want_read(c, true);
-    set_timer(c, LINGER_MS);
+    pc_conn_timer_set(c, LINGER_MS);
 }
 
 static void
@@ -817,7 +811,7 @@ req_end(pc_http_conn_t *hc)
              && (r->status >= 400 || !r->body_done || in->pos < in->last);
     ev_timer_stop(LOOP(c), &req->send_timer);
     pc_conn_want_write(c, false);
-    set_timer(c, 0);
+    pc_conn_timer_set(c, 0);
     r->done = 1;
     req_log(hc, req);
 
@@ -845,7 +839,7 @@ req_end(pc_http_conn_t *hc)
     hc->in = NULL;
     hc->state = PC_HC_IDLE;
     pc_conn_want_read(c, true);
-    set_timer(c, ka);
+    pc_conn_timer_set(c, ka);
     return PC_DONE;
 }
 
@@ -1061,7 +1055,7 @@ body_wait(pc_http_req_t *req)
         if (t <= 0 || due < t)
             t = pc_max(due, 1);
     }
-    set_timer(c, t);
+    pc_conn_timer_set(c, t);
 }
 
 static void
@@ -1295,7 +1289,7 @@ read_active(pc_http_conn_t *hc)
     }
     pc_conn_want_read(c, false);
     req->body_wait = 0;
-    set_timer(c, 0);
+    pc_conn_timer_set(c, 0);
     req->wait_total += pc_time.mono_ms - req->wait_start;
     hc->busy++;
     if (req->discarding)
