@@ -361,16 +361,28 @@ pc_conn_recv_plain(pc_conn_t *c, u_char *buf, size_t size)
     return n;
 }
 
-/* See pc_conn.h.  Writes at most IOV_MAX vectors per call. */
+/*
+ * See pc_conn.h.  Writes at most IOV_MAX vectors per call.  send(2) and
+ * sendmsg(2) go straight to the socket layer; writev(2) would first pass
+ * through the VFS (fd permission hooks, fsnotify) on every call.  A
+ * descriptor that is not a socket falls back to writev.
+ */
 ssize_t
 pc_conn_writev_plain(pc_conn_t *c, struct iovec *iov, int iovcnt)
 {
+    struct msghdr msg;
     ssize_t n;
 
     if (iovcnt > IOV_MAX)
         iovcnt = IOV_MAX;
+    memset(&msg, 0, sizeof(msg));
+    msg.msg_iov = iov;
+    msg.msg_iovlen = (size_t) iovcnt;
     do {
-        n = writev(c->fd, iov, iovcnt);
+        n = iovcnt == 1 ? send(c->fd, iov[0].iov_base, iov[0].iov_len, MSG_NOSIGNAL)
+                        : sendmsg(c->fd, &msg, MSG_NOSIGNAL);
+        if (n < 0 && errno == ENOTSOCK)
+            n = writev(c->fd, iov, iovcnt);
     } while (n < 0 && errno == EINTR);
 
     if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
