@@ -1,7 +1,7 @@
 #!/usr/bin/perl
 # Core (main/events) directives (SPEC §2, §4 Core): worker_processes,
 # worker_connections, pid, error_log, daemon, master_process,
-# shutdown_timeout, shutdown_delay, worker_rlimit_nofile.
+# shutdown_timeout, shutdown_delay, worker_rlimit_nofile, worker_priority.
 use strict;
 use warnings;
 use FindBin;
@@ -65,6 +65,11 @@ conf_test_fails(conf("error_log logs/error.log info;\nshutdown_delay soon;"), 's
 conf_test_ok(conf("error_log logs/error.log info;\nworker_rlimit_nofile 4096;"), 'worker_rlimit_nofile 4096');
 conf_test_fails(conf("error_log logs/error.log info;\nworker_rlimit_nofile lots;"), 'worker_rlimit_nofile',
     qr/worker_rlimit_nofile|lots/, 'worker_rlimit_nofile lots');
+conf_test_ok(conf("error_log logs/error.log info;\nworker_priority -20;"), 'worker_priority -20');
+conf_test_fails(conf("error_log logs/error.log info;\nworker_priority 20;"), 'worker_priority 20',
+    qr/worker_priority.*-20 and 19/, 'worker_priority 20');
+conf_test_fails(conf("error_log logs/error.log info;\nworker_priority high;"), 'worker_priority high',
+    qr/worker_priority.*high/, 'worker_priority high');
 
 # --- worker_processes N -------------------------------------------------------
 {
@@ -267,6 +272,52 @@ sub stuck_client {
     is($resp ? length($data) - $resp->{len} : -1, 0, 'graceful TERM: nothing after it');
     is($pc->wait_exit(15), 0, 'graceful TERM: exit 0');
     cmp_ok(time() - $t0, '<', 25, 'graceful TERM: exits when the work is done');
+}
+
+# --- worker_priority: the workers' nice value, the master's untouched ------------
+sub nice_of {
+    my ($pid) = @_;
+    my $st = Test::Portcullis::slurp("/proc/$pid/stat") // return undef;
+    $st =~ s/^.*\)\s+//s;    # after "(comm)": state is field 3, nice field 19
+    return (split ' ', $st)[16];
+}
+{
+    my $own = getpriority(0, 0);
+    my $pc = Test::Portcullis->new(conf => conf("error_log logs/error.log info;\nworker_processes 2;\nworker_priority 7;"));
+    my @w = $pc->wait_workers(2);
+    is(scalar @w, 2, 'worker_priority 7: two workers');
+    is_deeply([map { nice_of($_) } @w], [7, 7], 'worker_priority 7: each worker runs at nice 7');
+    is(nice_of($pc->pid), $own, 'worker_priority 7: the master keeps its nice value');
+    # a reload starts workers with the new value
+    $pc->write_conf(conf("error_log logs/error.log info;\nworker_processes 2;\nworker_priority 9;"));
+    ok($pc->reload, 'worker_priority: reload accepted');
+    my %old = map { $_ => 1 } @w;
+    my @n;
+    ok(wait_until(sub { @n = grep { !$old{$_} } $pc->worker_pids; @n == 2 }, 20), 'worker_priority: new workers after reload');
+    is_deeply([map { nice_of($_) } @n], [9, 9], 'worker_priority 9 after reload: the new workers run at nice 9');
+    is($pc->stop, 0, 'worker_priority: exit 0');
+}
+{
+    # Below the master's value needs root or CAP_SYS_NICE: granted, or said.
+    my $pc = Test::Portcullis->new(conf => conf("error_log logs/error.log info;\nworker_processes 1;\nworker_priority -3;"));
+    my ($w) = $pc->wait_workers(1);
+    ok($w, 'worker_priority -3: a worker');
+    if ($> == 0) {
+        is(nice_of($w), -3, 'worker_priority -3 as root: the worker runs at nice -3');
+    } else {
+        ok($pc->wait_for_log(qr/\[alert\].*setpriority\(-3\) failed/, 10),
+            'worker_priority -3 unprivileged: the failure is logged (alert)');
+    }
+    my $r = http_get($pc->port, '/');
+    is($r->{status}, 200, 'worker_priority -3: serves');
+    is($pc->stop, 0, 'worker_priority -3: exit 0');
+}
+{
+    my $pc = Test::Portcullis->new(conf => conf("error_log logs/error.log info;\nmaster_process off;\nworker_priority 4;"));
+    my $r = http_get($pc->port, '/');
+    is($r->{status}, 200, 'worker_priority, master_process off: serves');
+    is(nice_of($pc->pid), 4, 'worker_priority 4, master_process off: the single process runs at nice 4');
+    is($pc->stop, 0, 'worker_priority, master_process off: exit 0');
 }
 
 # --- shutdown_delay: listeners stay open for the delay after TERM ------------------------------

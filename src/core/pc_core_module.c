@@ -41,6 +41,8 @@ static const char *set_shutdown_delay(pc_conf_t *cf,
     const pc_directive_t *d, void *conf);
 static const char *set_events(pc_conf_t *cf, const pc_directive_t *d,
     void *conf);
+static const char *set_worker_priority(pc_conf_t *cf,
+    const pc_directive_t *d, void *conf);
 
 #define CORE_OFF(field)  offsetof(pc_core_conf_t, field)
 
@@ -61,6 +63,8 @@ static const pc_directive_t core_directives[] = {
       CORE_OFF(shutdown_delay), 0, CORE_MSEC_MAX, NULL },
     { "worker_rlimit_nofile", PC_CTX_MAIN, 1, 1, 0, pc_conf_set_num,
       CORE_OFF(worker_rlimit_nofile), 16, 1 << 30, NULL },
+    { "worker_priority", PC_CTX_MAIN, 1, 1, 0, set_worker_priority,
+      CORE_OFF(worker_priority), 0, 0, NULL },
     { "events", PC_CTX_MAIN, 0, 0, PC_CONF_BLOCK, set_events, 0, 0, 0, NULL },
     { "worker_connections", PC_CTX_EVENTS, 1, 1, 0, pc_conf_set_num,
       CORE_OFF(worker_connections), 2, 1 << 20, NULL },
@@ -79,6 +83,29 @@ set_worker_processes(pc_conf_t *cf, const pc_directive_t *d, void *conf)
     if (pc_str_eq_c(&cf->node->args[0], "auto"))
         return PC_CONF_OK;
     return pc_conf_set_num(cf, d, conf);
+}
+
+/* worker_priority N: a nice value, -20 (first served) .. 19 (last). */
+static const char *
+set_worker_priority(pc_conf_t *cf, const pc_directive_t *d, void *conf)
+{
+    pc_core_conf_t *ccf = conf;
+    pc_str_t        arg = cf->node->args[0];
+    bool            neg = arg.len > 1 && arg.data[0] == '-';
+    int64_t         v;
+
+    PC_UNUSED(d);
+    if (neg) {
+        arg.data++;
+        arg.len--;
+    }
+    if (pc_conf_parse_int(&arg, &v) != PC_OK || v > (neg ? 20 : 19)) {
+        return pc_conf_error(cf, "\"worker_priority\" directive invalid value "
+                             "\"%s\", it must be a nice value between -20 "
+                             "and 19", (const char *) cf->node->args[0].data);
+    }
+    ccf->worker_priority = (intptr_t) (neg ? -v : v);
+    return PC_CONF_OK;
 }
 
 /* pid FILE: remember the line for init_conf's checks. */
@@ -155,6 +182,7 @@ core_create_conf(pc_conf_t *cf, pc_scope_e scope)
     cc->conf.shutdown_delay = PC_MSEC_UNSET;
     cc->conf.worker_connections = PC_INT_UNSET;
     cc->conf.worker_rlimit_nofile = PC_INT_UNSET;
+    cc->conf.worker_priority = PC_INT_UNSET;
     return cc;
 }
 

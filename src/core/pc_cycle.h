@@ -26,6 +26,7 @@ typedef struct {
     pc_msec_t   shutdown_delay;
     intptr_t    worker_connections;
     intptr_t    worker_rlimit_nofile;
+    intptr_t    worker_priority;    /* nice value; PC_INT_UNSET → inherited */
 } pc_core_conf_t;
 
 struct pc_listening_s {

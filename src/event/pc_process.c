@@ -452,6 +452,26 @@ worker_rlimit(const pc_core_conf_t *ccf)
            (unsigned long long) rl.rlim_cur);
 }
 
+/*
+ * worker_priority: the workers' nice value.  Lowering it below the
+ * master's needs privileges (root or CAP_SYS_NICE); without them the
+ * worker keeps its nice value and says so (alert), as for the rlimit.
+ */
+static void
+worker_priority(const pc_core_conf_t *ccf)
+{
+    int err;
+
+    if (ccf->worker_priority == PC_INT_UNSET)
+        return;
+    if (setpriority(PRIO_PROCESS, 0, (int) ccf->worker_priority) < 0) {
+        err = errno;
+        pc_log(PC_LOG_ALERT, err, "setpriority(%ld) failed, the worker "
+               "keeps nice value %d", (long) ccf->worker_priority,
+               getpriority(PRIO_PROCESS, 0));
+    }
+}
+
 /* Signal watchers and timers of a worker (or the single process). */
 static void
 worker_watchers(pc_worker_t *wk)
@@ -491,6 +511,7 @@ worker_init(pc_worker_t *wk, pc_cycle_t *cycle, int id)
     wk->max_conns = (uint32_t) ccf->worker_connections;
     pc_worker = wk;
     worker_rlimit(ccf);
+    worker_priority(ccf);
 
     wk->module_ctx = calloc(pc_modules_n + 1, sizeof(void *));
     wk->loop = W.single ? ev_default_loop(EVFLAG_AUTO) : ev_loop_new(EVFLAG_AUTO);

@@ -182,6 +182,7 @@ test_defaults(void)
     is_int(ccf->shutdown_delay, 0, "shutdown_delay 0");
     is_int(ccf->worker_connections, 1024, "worker_connections 1024");
     is_int(ccf->worker_rlimit_nofile, PC_INT_UNSET, "rlimit untouched");
+    is_int(ccf->worker_priority, PC_INT_UNSET, "nice value inherited");
     is_int(ccf->error_log_level, PC_LOG_ERR, "error_log level error");
     snprintf(want, sizeof(want), "%slogs/portcullis.pid", prefix);
     is_str(ccf->pid.data, ccf->pid.len, want, strlen(want), "default pid path");
@@ -208,6 +209,7 @@ test_values(void)
     c = load("worker_processes 3; master_process off; daemon on;\n"
              "error_log stderr debug; pid /tmp/x.pid; shutdown_timeout 2m;\n"
              "shutdown_delay 500ms; worker_rlimit_nofile 4096;\n"
+             "worker_priority -5;\n"
              "events { worker_connections 10240; }\n");
     ok(c != NULL, "every core directive loads");
     if (c == NULL)
@@ -223,6 +225,7 @@ test_values(void)
     is_int(ccf->shutdown_timeout, 120000, "shutdown_timeout 2m");
     is_int(ccf->shutdown_delay, 500, "shutdown_delay 500ms");
     is_int(ccf->worker_rlimit_nofile, 4096, "worker_rlimit_nofile");
+    is_int(ccf->worker_priority, -5, "worker_priority -5");
     is_int(ccf->worker_connections, 10240, "worker_connections");
     pc_cycle_unref(c);
 
@@ -259,6 +262,17 @@ test_invalid(void)
     ok(!loads("shutdown_delay 5s; shutdown_timeout 5s;"), "delay >= timeout");
     ok(loads("shutdown_delay 4s; shutdown_timeout 5s;"), "delay < timeout");
     ok(!loads("worker_rlimit_nofile 1;"), "worker_rlimit_nofile 1");
+    ok(loads("worker_priority 19;"), "worker_priority 19");
+    ok(loads("worker_priority -20;"), "worker_priority -20");
+    ok(loads("worker_priority 0;"), "worker_priority 0");
+    ok(!loads("worker_priority 20;"), "worker_priority 20");
+    ok(!loads("worker_priority -21;"), "worker_priority -21");
+    ok(!loads("worker_priority -;"), "worker_priority -");
+    ok(!loads("worker_priority --1;"), "worker_priority --1");
+    ok(!loads("worker_priority +1;"), "worker_priority +1");
+    ok(!loads("worker_priority high;"), "worker_priority high");
+    ok(!loads("worker_priority 1; worker_priority 2;"), "worker_priority duplicate");
+    ok(!loads("events { worker_priority 1; }"), "worker_priority inside events");
     ok(!loads("worker_connections 10;"), "worker_connections outside events");
     ok(!loads("events { worker_connections 1; }"), "worker_connections 1");
     ok(!loads("events { worker_connections 2000000; }"), "worker_connections 2M");
