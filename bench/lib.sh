@@ -71,6 +71,9 @@ cpu_ticks() {
     done
     echo "$t"
 }
+# sys_ticks PID: stime alone; ctx_switches PID: voluntary + involuntary.
+sys_ticks() { awk '{print $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
+ctx_switches() { awk '/^(non)?voluntary_ctxt_switches:/ {n += $2} END {print n + 0}' "/proc/$1/status" 2>/dev/null || echo 0; }
 rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
 
 backend_start() {
@@ -83,7 +86,20 @@ backend_start() {
         -g 'daemon off; master_process on;'
     BACKEND_PID=$SPAWNED
     wait_port "$BACKEND_PORT1"
+    pin_tree "$BACKEND_PID" "$PIN_OTHERS"
 }
+
+# PIN=1: the proxy's worker on CPU $PIN_PROXY, the origin and wrk on
+# $PIN_OTHERS, so that no proxy shares its core with the load it serves.
+: "${PIN:=0}" "${PIN_PROXY:=0}" "${PIN_OTHERS:=1}"
+# pin_tree PID CPUS: PID and its children (PIN=1 only).
+pin_tree() {
+    local p
+    [ "$PIN" = 1 ] || return 0
+    for p in "$1" $(children "$1"); do taskset -apc "$2" "$p" >/dev/null 2>&1; done
+}
+# The command prefix that pins a load generator (PIN=1 only).
+pinned() { if [ "$PIN" = 1 ]; then echo "taskset -c $PIN_OTHERS"; fi; }
 
 # start_target NAME MODE [WRAPPER...]: NAME = portcullis|nginx|haproxy[+log];
 # MODE = bench (master + 1 worker) | single (one process, for valgrind/strace).

@@ -15,6 +15,13 @@
 # portcullis nginx haproxy).  Knobs: ROUNDS=3 DURATION=10 WARMUP=2 CONNS="64 256"
 # IDLE_CONNS=5000 N=2000 UPSTREAM_KEEPALIVE=64 PC_BIN=src/portcullis.  Needs: nginx haproxy wrk
 # valgrind strace (bench/setup.sh installs them).
+# WORKER_NICE=-5 renices every target's worker alike (as systemd's Nice=
+# would; Portcullis's worker_priority and nginx's are the same setpriority):
+# on a machine where the client and the origin share the proxy's cores, the
+# proxy then loses its core to them less often.  PIN=1 goes further: the
+# proxy's worker alone on CPU 0, the origin and wrk on CPU 1 (PIN_PROXY,
+# PIN_OTHERS), which shows each proxy's own latency, without the
+# scheduler's choices of who shares a core with whom.
 set -u
 . "$(cd "$(dirname "$0")" && pwd)/lib.sh"
 
@@ -26,6 +33,7 @@ set -u
 # sizes it for the load.
 : "${UPSTREAM_KEEPALIVE:=64}"
 export UPSTREAM_KEEPALIVE
+: "${WORKER_NICE:=}"
 : "${IDLE_CONNS:=5000}" "${N:=2000}"
 MODE=${1:-proxy}; shift || true
 TARGETS=("$@"); [ ${#TARGETS[@]} -gt 0 ] || TARGETS=(portcullis nginx haproxy)
@@ -36,7 +44,7 @@ RES="$RUNDIR/results.tsv"
 # wrk_run PORT CONNS SECS OUT [ARGS...]
 wrk_run() {
     local port=$1 c=$2 d=$3 out=$4; shift 4
-    timeout $((d + 30)) wrk -t1 -c"$c" -d"${d}s" --latency "$@" "http://127.0.0.1:$port${WRK_PATH:-/}" >"$out" 2>&1
+    timeout $((d + 30)) $(pinned) wrk -t1 -c"$c" -d"${d}s" --latency "$@" "http://127.0.0.1:$port${WRK_PATH:-/}" >"$out" 2>&1
 }
 wrk_rps() { awk '/^Requests\/sec:/ {print $2}' "$1"; }
 wrk_reqs() { awk '/requests in/ {print $1}' "$1"; }
@@ -48,14 +56,18 @@ measure() {
     local t=$1 c=$2 r=$3 label=$4; shift 4
     local out="$RUNDIR/wrk.$t.$c.$r" w0 w1 wp reqs
     [ "$WARMUP" -gt 0 ] && wrk_run "$PROXY_PORT" "$c" "$WARMUP" "$out.warm" "$@"
-    wp=$(work_pid); w0=$(cpu_ticks "$wp")
+    wp=$(work_pid); w0=$(cpu_ticks "$wp") s0=$(sys_ticks "$wp") x0=$(ctx_switches "$wp")
     wrk_run "$PROXY_PORT" "$c" "$DURATION" "$out" "$@"
-    w1=$(cpu_ticks "$wp"); reqs=$(wrk_reqs "$out")
-    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$label" "$t" "$c" "$(wrk_rps "$out")" \
+    w1=$(cpu_ticks "$wp") s1=$(sys_ticks "$wp") x1=$(ctx_switches "$wp"); reqs=$(wrk_reqs "$out")
+    # columns: label target conns req/s p50 p99 cpu_us/req errors
+    # kernel-share-% context-switches-per-1000-requests
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$label" "$t" "$c" "$(wrk_rps "$out")" \
         "$(wrk_pct "$out" 50%)" "$(wrk_pct "$out" 99%)" \
         "$(awk -v w=$((w1 - w0)) -v hz="$CLK_TCK" -v n="${reqs:-1}" 'BEGIN {printf "%.2f", w / hz * 1e6 / (n ? n : 1)}')" \
-        "$(wrk_errs "$out")" >>"$RES"
-    tail -1 "$RES" | awk -F'\t' '{printf "RUN %-8s %-15s c=%-4s req/s=%-9s p50=%-7s p99=%-7s cpu_us/req=%-6s errors=%s\n", $1,$2,$3,$4,$5,$6,$7,$8}'
+        "$(wrk_errs "$out")" \
+        "$(awk -v w=$((w1 - w0)) -v s=$((s1 - s0)) 'BEGIN {printf "%.0f", w ? s * 100 / w : 0}')" \
+        "$(awk -v x=$((x1 - x0)) -v n="${reqs:-1}" 'BEGIN {printf "%.2f", x * 1000 / (n ? n : 1)}')" >>"$RES"
+    tail -1 "$RES" | awk -F'\t' '{printf "RUN %-8s %-15s c=%-4s req/s=%-9s p50=%-7s p99=%-7s cpu_us/req=%-6s sys=%s%% ctxsw/kreq=%-6s errors=%s\n", $1,$2,$3,$4,$5,$6,$7,$9,$10,$8}'
 }
 
 rounds() {   # rounds LABEL CONNS WRKARGS...
@@ -64,6 +76,8 @@ rounds() {   # rounds LABEL CONNS WRKARGS...
         for ((k = 0; k < n; k++)); do
             t=${TARGETS[$(((k + r - 1) % n))]}
             start_target "$t" bench
+            [ -n "$WORKER_NICE" ] && renice -n "$WORKER_NICE" -p "$(work_pid)" >/dev/null
+            pin_tree "$(work_pid)" "$PIN_PROXY"
             for c in $conns; do measure "$t" "$c" "$r" "$label" "$@"; done
             stop_target
         done
@@ -78,18 +92,20 @@ summary() {
         sub med { my @v = sort { $a <=> $b } @_; my $n = @v; $n % 2 ? $v[$n/2] : ($v[$n/2-1] + $v[$n/2]) / 2 }
         my %pc;
         for my $k (@order) { my ($l, $c, $t) = split /\t/, $k; $pc{"$l\t$c"} = med(map { $_->[3] } @{$g{$k}}) if $t eq "portcullis"; }
-        printf "\n%-8s %-15s %5s %10s %7s %8s %8s %10s %9s %s\n", qw(test target conns req/s spread p50_ms p99_ms cpu_us/req vs_pc errors);
+        printf "\n%-8s %-15s %5s %10s %7s %8s %8s %10s %5s %10s %9s %s\n", qw(test target conns req/s spread p50_ms p99_ms cpu_us/req sys% ctxsw/kreq vs_pc errors);
         for my $k (sort { (split /\t/, $a)[0] cmp (split /\t/, $b)[0] || (split /\t/, $a)[1] <=> (split /\t/, $b)[1] } @order) {
             my ($l, $c, $t) = split /\t/, $k; my @r = @{$g{$k}};
             my $m = med(map { $_->[3] } @r); my @v = sort { $a <=> $b } map { $_->[3] } @r;
             my $pcm = $pc{"$l\t$c"};
             my $errs = grep { $_->[7] } @r;
-            printf "%-8s %-15s %5s %10.0f %6.1f%% %8.3f %8.3f %10.2f %9s %s\n", $l, $t, $c, $m,
+            printf "%-8s %-15s %5s %10.0f %6.1f%% %8.3f %8.3f %10.2f %5.0f %10.2f %9s %s\n", $l, $t, $c, $m,
                 $m ? ($v[-1] - $v[0]) / $m * 100 : 0, med(map { $_->[4] } @r), med(map { $_->[5] } @r),
-                med(map { $_->[6] } @r), $pcm ? sprintf("%.2f", $m / $pcm) : "-",
+                med(map { $_->[6] } @r), med(map { $_->[8] // 0 } @r), med(map { $_->[9] // 0 } @r),
+                $pcm ? sprintf("%.2f", $m / $pcm) : "-",
                 $errs ? "$errs/" . scalar(@r) . " rounds had non-2xx or socket errors: not comparable" : "0";
         }
         print "vs_pc = req/s relative to portcullis (MB/s for test \"mb\"); spread = (max-min)/median over rounds\n";
+        print "sys% = kernel share of the worker CPU; ctxsw/kreq = the worker\x27s context switches per 1000 requests\n";
     ' <"$RES"
 }
 
