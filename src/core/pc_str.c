@@ -103,6 +103,18 @@ pc_u64toa(u_char *dst, uint64_t v)
     size_t   n = 1, k;
     u_char  *p;
 
+    if (v < 1000) {     /* statuses, small bodies and lengths */
+        if (v < 10) {
+            dst[0] = (u_char) ('0' + v);
+            return dst + 1;
+        }
+        t = v / 100;
+        k = (size_t) (v - t * 100) * 2;
+        dst[0] = (u_char) ('0' + t);
+        dst[t != 0] = (u_char) pairs[k];
+        dst[1 + (t != 0)] = (u_char) pairs[k + 1];
+        return dst + 2 + (t != 0);
+    }
     /* Count the digits, then write them backwards two at a time (one
      * division per pair): numbers in heads and log lines are short. */
     for (t = v; t >= 100; t /= 100)

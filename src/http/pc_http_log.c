@@ -31,12 +31,16 @@
 #include "event/pc_process.h"
 
 #define LOG_LINE_MAX     (32 * 1024)   /* longer lines are truncated       */
+#define LOG_LINE_SLACK   8             /* scratch bytes past the line's end:
+                                          a short literal is stored as one
+                                          8-byte word (render_line)        */
 #define LOG_FLUSH_DFLT   1000          /* ms                               */
 
 typedef enum { ESC_DEFAULT = 0, ESC_JSON, ESC_NONE } log_escape_e;
 
 typedef struct {
     pc_str_t                   text;     /* literal, when var == NULL      */
+    u_char                     lit[8];   /* text, zero-padded, if it fits  */
     const pc_http_variable_t  *var;
     uintptr_t                  data;
     pc_str_t                   suffix;   /* prefix variables ($http_x)     */
@@ -44,15 +48,18 @@ typedef struct {
     unsigned                   raw:1;    /* json number: emitted unquoted  */
     unsigned                   plain:1;  /* never needs escaping (numbers,
                                             addresses, times): copied     */
-    unsigned                   direct:3; /* LOG_D_*: written in place     */
     uint32_t                   tail;     /* fixed bytes after this value:
                                             literals + 1 per variable     */
+    uint32_t                   fast;     /* room render_line's short path
+                                            needs; UINT32_MAX: never      */
+    uint8_t                    direct;   /* LOG_D_*: written in place     */
 } log_seg_t;
 
 /* Variables of the common formats that render_line writes straight into
  * the line, without the getter's copy into r->pool. */
 enum {
-    LOG_D_NONE = 0,
+    LOG_D_NONE = 0,     /* a variable read through its getter */
+    LOG_D_TEXT,         /* no variable: the literal alone */
     /* written in place (render_direct) */
     LOG_D_STATUS, LOG_D_BODY_BYTES, LOG_D_TIME_LOCAL, LOG_D_REMOTE_ADDR,
     /* values taken straight from the request (direct_value) */
@@ -271,10 +278,22 @@ set_reserve(log_format_t *fmt)
         fmt->segs[k] = fmt->segs[i];
     }
     fmt->nsegs = k;
+    for (i = 0; i < fmt->nsegs; i++) {
+        log_seg_t *sg = &fmt->segs[i];
+
+        if (sg->var == NULL)
+            sg->direct = LOG_D_TEXT;
+        if (sg->text.len > 0 && sg->text.len <= sizeof(sg->lit))
+            memcpy(sg->lit, sg->text.data, sg->text.len);
+    }
     fmt->reserve = 0;
     for (i = fmt->nsegs; i-- > 0; ) {
-        fmt->segs[i].tail = (uint32_t) fmt->reserve;
-        fmt->reserve += fmt->segs[i].text.len + (fmt->segs[i].var != NULL);
+        log_seg_t *sg = &fmt->segs[i];
+
+        sg->tail = (uint32_t) fmt->reserve;
+        sg->fast = sg->text.len <= sizeof(sg->lit) && sg->tail < LOG_LINE_MAX
+                 ? LOG_D_ROOM + sizeof(sg->lit) + sg->tail : UINT32_MAX;
+        fmt->reserve += sg->text.len + (sg->var != NULL);
     }
 }
 
@@ -927,7 +946,7 @@ redact_value(pc_http_request_t *r, pc_str_t v, const pc_array_t *names, int whol
 
 /* Write what the getter of direct variable d would give, at p (room for
  * LOG_D_ROOM bytes); NULL when it has no value here (the getter decides). */
-static u_char *
+static inline __attribute__((always_inline)) u_char *
 render_direct(pc_http_request_t *r, unsigned d, u_char *p)
 {
     int s;
@@ -975,39 +994,63 @@ direct_value(pc_http_request_t *r, unsigned d, pc_str_t *v)
                                                           : PC_HTTP_H_REFERER, v);
 }
 
-/* Render one line of fmt for r into buf (LOG_LINE_MAX); returns its length.
- * Values that do not fit are cut, never the literal text after them. */
+/* Render one line of fmt for r into buf (LOG_LINE_MAX + LOG_LINE_SLACK);
+ * returns its length.  Values that do not fit are cut, never the literal
+ * text after them. */
 static size_t
 render_line(pc_http_request_t *r, const log_format_t *fmt, const pc_array_t *redact,
     u_char *buf)
 {
-    u_char *p = buf, *end = buf + LOG_LINE_MAX - 1, *vend;
-    uint32_t i;
+    u_char *p = buf, *end = buf + LOG_LINE_MAX - 1, *vend, *q;
+    const log_seg_t *sg = fmt->segs, *last = sg + fmt->nsegs;
 
-    for (i = 0; i < fmt->nsegs && p < end; i++) {
-        const log_seg_t *sg = &fmt->segs[i];
+    for ( ; sg < last && p < end; sg++) {
+        size_t room = (size_t) (end - p);
         pc_str_t v;
 
-        if (sg->text.len > 0)
-            p = log_copy(p, sg->text.data, pc_min(sg->text.len, (size_t) (end - p)));
-        if (sg->var == NULL)
-            continue;
-        /* The value may use the line up to what must follow it. */
+        /*
+         * The common case, with room for the literal, any value written in
+         * place and everything after it: the literal is one 8-byte store
+         * (the scratch area's slack takes what lies past its length) and
+         * the variable one jump.
+         */
+        if (room > sg->fast) {
+            memcpy(p, sg->lit, sizeof(sg->lit));
+            p += sg->text.len;
+            switch (sg->direct) {
+            case LOG_D_TEXT:
+                continue;
+            case LOG_D_STATUS:
+            case LOG_D_BODY_BYTES:
+            case LOG_D_TIME_LOCAL:
+            case LOG_D_REMOTE_ADDR:
+                if ((q = render_direct(r, sg->direct, p)) != NULL) {
+                    p = q;
+                    continue;
+                }
+                break;
+            default:
+                break;
+            }
+        } else {
+            p = log_copy(p, sg->text.data, pc_min(sg->text.len, room));
+            if (sg->var == NULL)
+                continue;
+            /* The value may use the line up to what must follow it. */
+            if (sg->direct != LOG_D_NONE && sg->direct < LOG_D_REQUEST
+                && (size_t) (end - p) > LOG_D_ROOM + sg->tail
+                && (q = render_direct(r, sg->direct, p)) != NULL)
+            {
+                p = q;
+                continue;
+            }
+        }
         vend = (size_t) (end - p) > sg->tail ? end - sg->tail : p;
         if (sg->direct >= LOG_D_REQUEST) {
             if (!direct_value(r, sg->direct, &v) && get_value(r, sg, &v) != PC_OK)
                 v.len = 0;
-        } else {
-            if (sg->direct != LOG_D_NONE && vend - p > LOG_D_ROOM) {
-                u_char *q = render_direct(r, sg->direct, p);
-
-                if (q != NULL) {
-                    p = q;
-                    continue;
-                }
-            }
-            if (get_value(r, sg, &v) != PC_OK)
-                v.len = 0;
+        } else if (get_value(r, sg, &v) != PC_OK) {
+            v.len = 0;
         }
         if (v.len > 0 && sg->uri && redact != NULL && redact->nelts > 0)
             v = redact_value(r, v, redact, v.data == r->args.data);
@@ -1104,7 +1147,7 @@ log_init_worker(pc_worker_t *wk)
     uint32_t i;
 
     if ((log_worker = calloc(1, sizeof(*log_worker))) == NULL
-        || (log_worker->scratch = malloc(LOG_LINE_MAX)) == NULL
+        || (log_worker->scratch = malloc(LOG_LINE_MAX + LOG_LINE_SLACK)) == NULL
         || (log_worker->files = calloc(lmcf->files.nelts + 1, sizeof(log_wfile_t))) == NULL)
         return PC_ERROR;
     log_worker->nfiles = lmcf->files.nelts;

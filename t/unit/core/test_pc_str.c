@@ -62,6 +62,19 @@ test_u64toa(void)
             is_str(buf, (size_t) (e - buf), want, (size_t) n, "u64toa at a digit boundary");
         }
     }
+    {
+        char want[24];
+        uint64_t x;
+        unsigned bad = 0;
+
+        for (x = 0; x <= 100000; x++) {
+            int n = snprintf(want, sizeof(want), "%llu", (unsigned long long) x);
+
+            e = pc_u64toa(buf, x);
+            bad += (size_t) (e - buf) != (size_t) n || memcmp(buf, want, (size_t) n) != 0;
+        }
+        is_int(bad, 0, "u64toa 0..100000 writes what printf writes");
+    }
     e = pc_u64toa(buf, 1234567890);
     is_str(buf, (size_t) (e - buf), "1234567890", 10, "u64toa(1234567890)");
     e = pc_u64toa(buf, UINT64_MAX);
