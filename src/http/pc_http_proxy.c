@@ -1065,6 +1065,46 @@ px_recv(pc_http_proxy_ctx_t *ctx)
     }
 }
 
+/*
+ * The speculative read's score, one per worker: a read that found the
+ * response adds 1 (up to SPEC_MAX), one that found nothing takes
+ * SPEC_MISS.  From SPEC_ON up the read is tried after every request,
+ * below only after every SPEC_SAMPLE-th, to notice when the regime
+ * changes.  The read is tried while at least SPEC_MISS / (SPEC_MISS + 1)
+ * of the tries find the response: a miss costs a recv, a hit saves an
+ * event and a turn of the loop.
+ */
+#define SPEC_MAX     16
+#define SPEC_ON      8
+#define SPEC_MISS    4
+#define SPEC_SAMPLE  16
+
+static struct {
+    uint8_t  score;
+    uint8_t  skipped;
+} px_spec = { SPEC_MAX, 0 };
+
+static bool
+spec_try(void)
+{
+    if (px_spec.score >= SPEC_ON || ++px_spec.skipped >= SPEC_SAMPLE) {
+        px_spec.skipped = 0;
+        return true;
+    }
+    return false;
+}
+
+static void
+spec_seen(bool tried, bool hit)
+{
+    if (!tried)
+        return;
+    if (hit)
+        px_spec.score = (uint8_t) pc_min(px_spec.score + 1, SPEC_MAX);
+    else
+        px_spec.score = (uint8_t) (px_spec.score > SPEC_MISS ? px_spec.score - SPEC_MISS : 0);
+}
+
 /* Make progress both ways, then wait.  PC_AGAIN or PC_DONE. */
 static pc_rc_t
 px_io(pc_http_proxy_ctx_t *ctx)
@@ -1082,30 +1122,22 @@ px_io(pc_http_proxy_ctx_t *ctx)
     }
     /*
      * Right after the last request byte went out, is the response there
-     * already?  On a busy worker almost never (a recv returning EAGAIN per
-     * request); when the worker is the slow side (a fast upstream on the
-     * same host, a worker slowed down) almost always, and reading now saves
-     * a trip through epoll.  So it is tried, and after misses in a row on
-     * that connection only every 2nd, 4th, 8th, 16th request, until one
-     * hits again.
+     * already?  Whether reading now pays depends on the worker's regime,
+     * not on one connection: a busy worker (the upstream slower than one
+     * turn of the loop) almost never finds it, and the recv returns
+     * EAGAIN; a worker that is the slow side (a fast upstream on the same
+     * host, a worker slowed down) almost always does, and saves a trip
+     * through epoll.  See spec_try.
      */
-    spec = true;
+    spec = !just_sent || spec_try();
     uc = ctx->uc;
-    if (just_sent && uc->spec_skip > 0) {
-        uc->spec_skip--;
-        spec = false;
-    }
     last = ctx->buf->last;
     if (spec && px_recv(ctx) == PC_DONE) {
+        spec_seen(just_sent, true);
         return PC_DONE;
     }
-    if (just_sent && spec && ctx->uc == uc) {
-        if (ctx->buf->last == last) {
-            uc->spec_miss = pc_min(uc->spec_miss + 1, 4);
-            uc->spec_skip = (1u << uc->spec_miss) - 1;
-        } else {
-            uc->spec_miss = 0;
-        }
+    if (spec && ctx->uc == uc) {
+        spec_seen(just_sent, ctx->buf->last != last);
     }
     px_arm(ctx);
     return PC_AGAIN;

@@ -73,11 +73,6 @@ struct pc_http_upconn_s {
     void                   *owner;       /* the request using it            */
     unsigned                idle:1;
     unsigned                connected:1; /* connect(2) completed            */
-    /* Reading right after a request went out (pc_http_proxy.c px_io):
-     * requests to skip before trying again, and how many tries in a row
-     * found nothing (the skip doubles with each, up to 15). */
-    unsigned                spec_skip:4;
-    unsigned                spec_miss:3;
 };
 
 struct pc_http_upstream_rt_s {
