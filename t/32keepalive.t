@@ -35,6 +35,7 @@ my $dflt  = Test::Portcullis::Origin->new(name => 'dflt');
 my $lifo  = Test::Portcullis::Origin->new(name => 'lifo');
 my $kr    = Test::Portcullis::Origin->new(name => 'kr');
 my $k0    = Test::Portcullis::Origin->new(name => 'k0');
+my $k2    = Test::Portcullis::Origin->new(name => 'k2');
 
 my $pc = Test::Portcullis->new(conf => <<"CONF");
 error_log logs/error.log info;
@@ -54,6 +55,7 @@ http {
     upstream lifo   { server 127.0.0.1:${\ $lifo->port}; }
     upstream kr     { server 127.0.0.1:${\ $kr->port}; keepalive_requests 3; }
     upstream k0     { server 127.0.0.1:${\ $k0->port}; keepalive 0; }
+    upstream k2     { server 127.0.0.1:${\ $k2->port}; keepalive 2; }
     server {
         listen 127.0.0.1:%%PORT%%;
         location /fast/   { proxy_pass http://fast; }
@@ -67,6 +69,7 @@ http {
         location /lifo/   { proxy_pass http://lifo; }
         location /kr/     { proxy_pass http://kr; }
         location /k0/     { proxy_pass http://k0; }
+        location /k2/     { proxy_pass http://k2; }
     }
 }
 CONF
@@ -210,6 +213,22 @@ sub drive {
     is($lifo->accepts, 2, 'LIFO: two upstream connections');
     my @conn = map { get("/lifo/s$_")->{headers}{'x-conn'} } 1 .. 3;
     is("@conn", join(' ', ($last) x 3), 'LIFO: the most recently parked connection is reused');
+}
+
+# --- keepalive 2: a burst needs 5 connections, 2 stay ------------------------------------------------------
+{
+    my @c = map { client($p) } 1 .. 5;
+    $c[$_]->send("GET /k2/b$_?delay=0.4 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n") for 0 .. 4;
+    my @r = map { $_->read_response(timeout => 5) } @c;
+    is(scalar(grep { $_ && $_->{status} == 200 } @r), 5, 'keepalive 2: five concurrent requests answered');
+    is($k2->accepts, 5, 'keepalive 2: the burst took five upstream connections');
+    ok(wait_until(sub { (grep { $_->{type} eq 'eof' } $k2->events) >= 3 }, 5),
+        'keepalive 2: the three beyond keepalive are closed');
+    sleep 0.3;
+    is(scalar(grep { $_->{type} eq 'eof' } $k2->events), 3, 'keepalive 2: and only those three');
+    my %conn = map { (get("/k2/s$_")->{headers}{'x-conn'} // '?') => 1 } 1 .. 4;
+    is($k2->accepts, 5, 'keepalive 2: the next requests reuse the two kept connections');
+    is(scalar(keys %conn), 1, 'keepalive 2: sequential requests all on the newest kept connection');
 }
 
 # --- the default keepalive_timeout is 4s -----------------------------------------------------------
