@@ -10,7 +10,6 @@
 #define pc_tolower(c)  ((u_char) (((c) >= 'A' && (c) <= 'Z') ? ((c) | 0x20) : (c)))
 #define pc_toupper(c)  ((u_char) (((c) >= 'a' && (c) <= 'z') ? ((c) & ~0x20) : (c)))
 
-/* memcpy returning the end of the destination. */
 /* Unaligned loads (memcpy: no alignment or aliasing trouble). */
 static inline uint64_t
 pc_load8(const void *s)
@@ -81,6 +80,7 @@ pc_str_eq_lower(const u_char *s, const char *lower, size_t n)
     return pc_str_eq_words(s, lower, n, 1);
 }
 
+/* memcpy returning the end of the destination. */
 static inline u_char *
 pc_cpymem(u_char *dst, const void *src, size_t n)
 {

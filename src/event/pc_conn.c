@@ -370,17 +370,18 @@ pc_conn_recv_plain(pc_conn_t *c, u_char *buf, size_t size)
 ssize_t
 pc_conn_writev_plain(pc_conn_t *c, struct iovec *iov, int iovcnt)
 {
-    struct msghdr msg;
     ssize_t n;
 
     if (iovcnt > IOV_MAX)
         iovcnt = IOV_MAX;
-    memset(&msg, 0, sizeof(msg));
-    msg.msg_iov = iov;
-    msg.msg_iovlen = (size_t) iovcnt;
     do {
-        n = iovcnt == 1 ? send(c->fd, iov[0].iov_base, iov[0].iov_len, MSG_NOSIGNAL)
-                        : sendmsg(c->fd, &msg, MSG_NOSIGNAL);
+        if (iovcnt == 1) {
+            n = send(c->fd, iov[0].iov_base, iov[0].iov_len, MSG_NOSIGNAL);
+        } else {
+            struct msghdr msg = { .msg_iov = iov, .msg_iovlen = (size_t) iovcnt };
+
+            n = sendmsg(c->fd, &msg, MSG_NOSIGNAL);
+        }
         if (n < 0 && errno == ENOTSOCK)
             n = writev(c->fd, iov, iovcnt);
     } while (n < 0 && errno == EINTR);

@@ -58,8 +58,7 @@ typedef struct {
 /* Variables of the common formats that render_line writes straight into
  * the line, without the getter's copy into r->pool. */
 enum {
-    LOG_D_NONE = 0,     /* a variable read through its getter */
-    LOG_D_TEXT,         /* no variable: the literal alone */
+    LOG_D_NONE = 0,     /* read through its getter (or no variable) */
     /* written in place (render_direct) */
     LOG_D_STATUS, LOG_D_BODY_BYTES, LOG_D_TIME_LOCAL, LOG_D_REMOTE_ADDR,
     /* values taken straight from the request (direct_value) */
@@ -281,8 +280,6 @@ set_reserve(log_format_t *fmt)
     for (i = 0; i < fmt->nsegs; i++) {
         log_seg_t *sg = &fmt->segs[i];
 
-        if (sg->var == NULL)
-            sg->direct = LOG_D_TEXT;
         if (sg->text.len > 0 && sg->text.len <= sizeof(sg->lit))
             memcpy(sg->lit, sg->text.data, sg->text.len);
     }
@@ -1008,42 +1005,25 @@ render_line(pc_http_request_t *r, const log_format_t *fmt, const pc_array_t *red
         size_t room = (size_t) (end - p);
         pc_str_t v;
 
-        /*
-         * The common case, with room for the literal, any value written in
-         * place and everything after it: the literal is one 8-byte store
-         * (the scratch area's slack takes what lies past its length) and
-         * the variable one jump.
-         */
+        /* The literal: one 8-byte store when it is short and the line has
+         * room for it, a value written in place and all that must follow
+         * (the scratch area's slack takes what lies past its length). */
         if (room > sg->fast) {
             memcpy(p, sg->lit, sizeof(sg->lit));
             p += sg->text.len;
-            switch (sg->direct) {
-            case LOG_D_TEXT:
-                continue;
-            case LOG_D_STATUS:
-            case LOG_D_BODY_BYTES:
-            case LOG_D_TIME_LOCAL:
-            case LOG_D_REMOTE_ADDR:
-                if ((q = render_direct(r, sg->direct, p)) != NULL) {
-                    p = q;
-                    continue;
-                }
-                break;
-            default:
-                break;
-            }
         } else {
             p = log_copy(p, sg->text.data, pc_min(sg->text.len, room));
-            if (sg->var == NULL)
-                continue;
-            /* The value may use the line up to what must follow it. */
-            if (sg->direct != LOG_D_NONE && sg->direct < LOG_D_REQUEST
-                && (size_t) (end - p) > LOG_D_ROOM + sg->tail
-                && (q = render_direct(r, sg->direct, p)) != NULL)
-            {
-                p = q;
-                continue;
-            }
+        }
+        if (sg->var == NULL)
+            continue;
+        /* A value written in place may use LOG_D_ROOM bytes of the line,
+         * up to what must follow it. */
+        if (sg->direct != LOG_D_NONE && sg->direct < LOG_D_REQUEST
+            && (size_t) (end - p) > LOG_D_ROOM + sg->tail
+            && (q = render_direct(r, sg->direct, p)) != NULL)
+        {
+            p = q;
+            continue;
         }
         vend = (size_t) (end - p) > sg->tail ? end - sg->tail : p;
         if (sg->direct >= LOG_D_REQUEST) {
