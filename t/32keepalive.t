@@ -224,6 +224,12 @@ sub drive {
     is($k2->accepts, 5, 'keepalive 2: the burst took five upstream connections');
     ok(wait_until(sub { (grep { $_->{type} eq 'eof' } $k2->events) >= 3 }, 5),
         'keepalive 2: the three beyond keepalive are closed');
+    # each was kept for the grace (100 ms) after its response, for a next
+    # request of the burst: a lower bound, so a slow machine only helps
+    my %req_t = map { ($_->{conn} => $_->{t}) } grep { $_->{type} eq 'req' } $k2->events;
+    my @early = grep { !defined $req_t{ $_->{conn} } || $_->{t} - ($req_t{ $_->{conn} } + 0.4) < 0.08 }
+        grep { $_->{type} eq 'eof' } $k2->events;
+    is(scalar(@early), 0, 'keepalive 2: those beyond keepalive were closed no sooner than the grace');
     sleep 0.3;
     is(scalar(grep { $_->{type} eq 'eof' } $k2->events), 3, 'keepalive 2: and only those three');
     my %conn = map { (get("/k2/s$_")->{headers}{'x-conn'} // '?') => 1 } 1 .. 4;

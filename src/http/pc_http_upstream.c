@@ -13,15 +13,17 @@
  * to it.  That is most of the "stale keep-alive 502" story; the retry in
  * pc_http_proxy.c covers the race that remains.
  *
- * Why a full pool is trimmed at the end of the loop's turn, not at once:
- * in a burst, one turn of the event loop both returns connections (the
- * responses it read) and needs them (the requests it read).  Closing the
- * connection over `keepalive` when it comes back and connecting anew for
- * the next request in the same turn costs a connect, a close and a
- * TIME_WAIT each (a third of the worker's CPU at 256 clients and
- * `keepalive 64`).  So the pool may hold more for the rest of the turn;
- * before the worker waits for events again (an ev_prepare watcher) the
- * oldest ones beyond `keepalive` are closed.
+ * Why a connection beyond `keepalive` is closed only after a grace: under
+ * load, responses come back in bursts, and a burst of idle connections is
+ * followed within milliseconds by the requests that need them.  Closing
+ * the ones over `keepalive` when they come back (or even at the end of the
+ * event loop's turn) and connecting anew a moment later costs a connect, a
+ * close and a TIME_WAIT per extra request: a third of the worker's CPU at
+ * 256 clients and `keepalive 64`.  So an idle connection over `keepalive`
+ * is closed once it has been idle for PC_HTTP_UPSTREAM_IDLE_GRACE ms
+ * (oldest first, by one timer per worker).  The upstream never sees more
+ * connections than it just had in use, and a pool settles at `keepalive`
+ * as soon as the load stops needing more.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -30,6 +32,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 
+#include "core/pc_time.h"
 #include "event/pc_worker.h"
 #include "http/pc_http_upstream.h"
 
@@ -40,11 +43,13 @@ typedef struct {
     uint32_t                n;
     pc_http_upconn_t       *free;     /* linked through ->next            */
     uint32_t                nfree;
-    ev_prepare              trim;     /* active while a pool is over      */
+    ev_timer                trim;     /* active while a pool is over      */
 } worker_state_t;
 
 /* One worker per process: this is that worker's upstream state. */
 static worker_state_t ws;
+
+static void on_trim(struct ev_loop *loop, ev_timer *w, int revents);
 
 pc_rc_t
 pc_http_upstream_finish(pc_conf_t *cf, pc_http_upstream_t *u)
@@ -114,6 +119,7 @@ pc_http_upstream_init_worker(pc_http_upstream_t **ups, uint32_t n)
     uint32_t               i, k;
 
     pc_http_upstream_exit_worker();
+    ev_init(&ws.trim, on_trim);
     if (n == 0) {
         return PC_OK;
     }
@@ -151,27 +157,46 @@ pc_http_upstream_init_worker(pc_http_upstream_t **ups, uint32_t n)
     return PC_OK;
 }
 
-/* Close the oldest idle connections of every pool over its keepalive. */
+/* Arm the trim timer for when the oldest idle connection of rt, which is
+ * over its keepalive, has been idle for the grace. */
 static void
-pool_trim(void)
+trim_arm(const pc_http_upstream_rt_t *rt)
 {
-    pc_http_upstream_rt_t *rt;
+    pc_msec_t left;
+
+    if (ev_is_active(&ws.trim))
+        return;
+    left = rt->idle_tail->idle_since + PC_HTTP_UPSTREAM_IDLE_GRACE - pc_time.mono_ms;
+    ev_timer_set(&ws.trim, (double) pc_max(left, 1) / 1000., 0.);
+    ev_timer_start(pc_worker->loop, &ws.trim);
+}
+
+/* Close the connections of every pool over its keepalive that have been
+ * idle for the grace, oldest first; re-arm for the next one to age. */
+static void
+on_trim(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    pc_http_upstream_rt_t *rt, *later = NULL;
+    pc_http_upconn_t      *uc;
     uint32_t               i;
 
+    PC_UNUSED(loop);
+    PC_UNUSED(w);
+    PC_UNUSED(revents);
     for (i = 0; i < ws.n; i++) {
         rt = &ws.ups[i];
         while (rt->nidle > (uint32_t) pc_max(rt->u->keepalive, 0)) {
-            pc_http_upstream_close(rt->idle_tail);
+            uc = rt->idle_tail;
+            if (uc->idle_since + PC_HTTP_UPSTREAM_IDLE_GRACE > pc_time.mono_ms) {
+                if (later == NULL || uc->idle_since < later->idle_tail->idle_since)
+                    later = rt;
+                break;
+            }
+            pc_http_upstream_close(uc);
         }
     }
-}
-
-static void
-on_trim(struct ev_loop *loop, ev_prepare *w, int revents)
-{
-    PC_UNUSED(revents);
-    ev_prepare_stop(loop, w);
-    pool_trim();
+    if (later != NULL)
+        trim_arm(later);
 }
 
 void
@@ -181,7 +206,7 @@ pc_http_upstream_exit_worker(void)
     uint32_t          i;
 
     if (ev_is_active(&ws.trim)) {
-        ev_prepare_stop(pc_worker->loop, &ws.trim);
+        ev_timer_stop(pc_worker->loop, &ws.trim);
     }
 
     for (i = 0; i < ws.n; i++) {
@@ -342,10 +367,9 @@ pc_http_upstream_pool_put(pc_http_upconn_t *uc)
     }
     rt->idle = uc;
     rt->nidle++;
-    if (rt->nidle > (uint32_t) u->keepalive && !ev_is_active(&ws.trim)) {
-        ev_prepare_init(&ws.trim, on_trim);
-        ev_prepare_start(pc_worker->loop, &ws.trim);
-    }
+    uc->idle_since = pc_time.mono_ms;
+    if (rt->nidle > (uint32_t) u->keepalive)
+        trim_arm(rt);
 }
 
 /* ------------------------------------------------------------ connecting */

@@ -9,7 +9,8 @@
  * pc_http_upstream_rt(): workers share nothing.
  *
  * Keep-alive pool (SPEC §4): per worker, per upstream block; LIFO per peer;
- * at most `keepalive` idle connections (the oldest is closed to make room);
+ * `keepalive` idle connections kept, more only for PC_HTTP_UPSTREAM_IDLE_GRACE
+ * (a burst's connections serve the burst's next requests; oldest closed first);
  * an idle connection keeps its read watcher (EOF, an error or any byte from
  * the upstream closes it at once) and an idle timer (keepalive_timeout).
  */
@@ -62,6 +63,8 @@ struct pc_http_upstream_s {
 #define PC_HTTP_UPSTREAM_KEEPALIVE_REQUESTS 1000
 #define PC_HTTP_UPSTREAM_MAX_FAILS          1
 #define PC_HTTP_UPSTREAM_FAIL_TIMEOUT       10000
+/* ms an idle connection over `keepalive` is kept for the next requests */
+#define PC_HTTP_UPSTREAM_IDLE_GRACE         100
 
 /* A connection to a peer, busy (owner set) or idle in the pool. */
 struct pc_http_upconn_s {
@@ -69,6 +72,7 @@ struct pc_http_upconn_s {
     pc_http_upstream_rt_t  *rt;
     uint32_t                peer;        /* index into u->sorted            */
     uint32_t                requests;    /* requests sent on it so far      */
+    pc_msec_t               idle_since;  /* pc_time.mono_ms when parked     */
     pc_http_upconn_t       *prev, *next; /* idle list (newest first)        */
     void                   *owner;       /* the request using it            */
     unsigned                idle:1;
@@ -111,8 +115,9 @@ pc_http_upconn_t *pc_http_upstream_pool_get(pc_http_upstream_rt_t *rt,
 /*
  * Park uc (the response is complete and it may carry another request).
  * Closes it instead when keepalive is 0, keepalive_requests is reached or
- * the worker is draining; evicts the oldest idle connection when the pool
- * is full.  The caller must not use uc afterwards.
+ * the worker is draining.  When the pool is over keepalive, its oldest
+ * connections are closed once idle for the grace.  The caller must not use
+ * uc afterwards.
  */
 void pc_http_upstream_pool_put(pc_http_upconn_t *uc);
 
