@@ -71,6 +71,8 @@ http {
         location /loop/ { rewrite ^ /loop/again last; }
         location /rw/ { rewrite ^/rw/(.*)$ /px/$1 last; }
         location /px/ { proxy_pass http://127.0.0.1:%%BE%%/up/; }
+        location /pxb/ { rewrite ^/pxb/(.*)$ /new/$1 break; proxy_pass http://127.0.0.1:%%BE%%/base/; }
+        location /pxs/ { rewrite ^/pxs/old/(.*)$ /pxs/$1 break; proxy_pass http://127.0.0.1:%%BE%%/base/; }
         location ~ ^/bomb/(a|aa)+$ { return 200 "bomb matched"; }
         location /bomb/ { return 200 "bomb fallback"; }
     }
@@ -136,6 +138,11 @@ is(body('/args/drop?a=2'), 'new uri=/new/drop args=x=1', 'a final ? drops the ol
 is(body('/args/none?a=2'), 'new uri=/new/none args=', 'replacement? drops every arg');
 is(body('/chain/a'), 'chain end uri=/chain/c', 'rewrites without flag run in order, then the location search');
 like(body('/rw/item?z=9'), qr{^GET /up/item\?z=9 HTTP/1\.1}, 'rewrite last to a proxied location: the upstream sees the new URI');
+like(body('/pxb/zz?x=1'), qr{^GET /new/zz\?x=1 HTTP/1\.1},
+    'rewrite break in a proxied location: the new URI is sent whole, proxy_pass URI ignored (nginx)');
+like(body('/pxs/old/q'), qr{^GET /pxs/q HTTP/1\.1},
+    'rewrite break to a URI under the same prefix: still sent whole');
+like(body('/pxs/kept'), qr{^GET /base/kept HTTP/1\.1}, 'no rewrite: proxy_pass URI replaces the prefix');
 my $mark = $pc->log_mark;
 $r = http_get($p, '/loop/x');
 is($r->{status}, 500, 'a rewrite loop ends with 500');

@@ -442,5 +442,10 @@ pc_regex_rewrite_handler(pc_http_request_t *r)
     rc = run_list(r, loc, &changed, &research);
     if (rc != PC_OK)
         return rc;
-    return research ? relocate(r, ctx, true) : PC_DECLINED;
+    if (research)
+        return relocate(r, ctx, true);
+    /* a `break` that changed the URI: the location no longer describes it,
+     * so proxy_pass sends it whole (nginx's valid_location = 0) */
+    r->uri_break = changed;
+    return PC_DECLINED;
 }

@@ -189,6 +189,8 @@ struct pc_http_request_s {
     pc_str_t              host;             /* $host: lowercased, no port      */
     unsigned              uri_changed:1;    /* uri/args rewritten (rewrite): the
                                                target is no longer unparsed_uri */
+    unsigned              uri_break:1;      /* ... by a location's `break`: sent
+                                               whole, proxy_pass's URI ignored */
 
     /* real client (after real_ip) */
     struct sockaddr_storage remote;

@@ -98,8 +98,10 @@ escape_path(u_char *p, const u_char *s, size_t len)
  * the client's target as received (origin-form; an absolute-form target
  * loses its scheme and authority).  With one: the location's prefix of the
  * normalised $uri is replaced by it (nginx semantics), re-escaped, and the
- * query appended.  After a rewrite changed $uri, the rewritten $uri (and
- * $args) is sent whatever proxy_pass says, as nginx does.
+ * query appended.  After a rewrite changed $uri, the location searched
+ * again for it (`last`) replaces its prefix the same way; a location's
+ * `break` sends the rewritten $uri (and $args) whole whatever proxy_pass
+ * says, as nginx does.
  */
 static pc_rc_t
 target(pc_http_request_t *r, const pc_http_proxy_loc_conf_t *plcf, pc_str_t *out)
@@ -126,7 +128,7 @@ target(pc_http_request_t *r, const pc_http_proxy_loc_conf_t *plcf, pc_str_t *out
         out->len = (size_t) (p - out->data);
         return PC_OK;
     }
-    if (plcf->pass_has_uri && loc != NULL && loc->match != PC_HTTP_LOC_REGEX
+    if (plcf->pass_has_uri && !r->uri_break && loc != NULL && loc->match != PC_HTTP_LOC_REGEX
         && loc->match != PC_HTTP_LOC_REGEX_CASELESS && rest.len >= loc->name.len
         && memcmp(rest.data, loc->name.data, loc->name.len) == 0)
     {
@@ -138,7 +140,8 @@ target(pc_http_request_t *r, const pc_http_proxy_loc_conf_t *plcf, pc_str_t *out
     if (p == NULL) {
         return PC_ERROR;
     }
-    p = pc_cpymem(p, plcf->pass_uri.data, plcf->pass_uri.len);
+    if (!r->uri_break)
+        p = pc_cpymem(p, plcf->pass_uri.data, plcf->pass_uri.len);
     p = escape_path(p, rest.data, rest.len);
     if (r->uri_changed ? r->args.len > 0 : h->has_query) {
         *p++ = '?';
