@@ -37,7 +37,6 @@
 
 typedef struct {
     ev_timer        publish;
-    uint64_t        accepted_seen;  /* wk->accepted already counted       */
     pc_cycle_t     *cycle;
 } status_worker_t;
 
@@ -69,7 +68,8 @@ publish_upstream(const pc_status_upstream_t *su, pc_msec_t now)
     pc_metric_set(su->conns[1], rt != NULL ? rt->nidle : 0);
 }
 
-/* Write this worker's gauges and its accepted-connections count. */
+/* Write this worker's gauges.  (Accepted connections are counted as they
+ * are accepted: wk->accepted.) */
 static void
 publish(void)
 {
@@ -87,8 +87,6 @@ publish(void)
     pc_metric_set(smcf->conn_state[1], st.reading);
     pc_metric_set(smcf->conn_state[2], st.writing);
     pc_metric_set(smcf->conn_state[3], st.idle);
-    pc_metric_add(smcf->accepted, pc_worker->accepted - status_worker.accepted_seen);
-    status_worker.accepted_seen = pc_worker->accepted;
     for (i = 0; i < smcf->nups; i++) {
         if (smcf->ups[i].u != NULL)
             publish_upstream(&smcf->ups[i], pc_time.mono_ms);
@@ -524,8 +522,8 @@ pc_status_init_worker(pc_worker_t *wk)
     if (smcf == NULL || !smcf->registered)
         return PC_OK;
     status_worker.cycle = wk->cycle;
-    status_worker.accepted_seen = wk->accepted;
     (void) pc_metrics_attach(wk->cycle, wk->id);
+    wk->accepted = smcf->accepted;
     ev_timer_init(&status_worker.publish, on_publish, PC_STATUS_PUBLISH_MS / 1000.,
                   PC_STATUS_PUBLISH_MS / 1000.);
     ev_timer_start(wk->loop, &status_worker.publish);
@@ -543,6 +541,7 @@ pc_status_exit_worker(pc_worker_t *wk)
         return;
     ev_ref(wk->loop);
     ev_timer_stop(wk->loop, &status_worker.publish);
+    wk->accepted = NULL;
     pc_metrics_detach(status_worker.cycle);
     status_worker.cycle = NULL;
 }

@@ -88,7 +88,7 @@ accepted(pc_worker_t *wk, pc_listening_t *ls, int fd,
     pc_conn_t *c;
     int        one = 1;
 
-    wk->accepted++;
+    pc_metric_add(wk->accepted, 1);
     /* Responses are written in as few writes as possible already; Nagle
      * would only delay the last segment of each. */
     if (peer->ss_family == AF_INET || peer->ss_family == AF_INET6)

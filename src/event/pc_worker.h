@@ -7,6 +7,7 @@
 
 #include <ev.h>
 #include "core/pc_core.h"
+#include "core/pc_metrics.h"
 
 struct pc_worker_s {
     struct ev_loop *loop;
@@ -18,7 +19,8 @@ struct pc_worker_s {
     uint32_t        nconns;         /* client + upstream connections         */
     uint32_t        max_conns;      /* worker_connections                    */
     uint64_t        conn_number;    /* counter for $connection               */
-    uint64_t        accepted;       /* client connections accepted (metrics) */
+    const pc_metric_t *accepted;    /* counts accepted client connections
+                                       (the status module's; NULL: none)  */
     pc_conn_t      *conns;          /* list of every open connection         */
     void          **module_ctx;     /* per-module worker state (module->index) */
     ev_io          *accept_watchers;
