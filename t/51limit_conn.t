@@ -1,7 +1,7 @@
 #!/usr/bin/perl
 # limit_conn (SPEC §4 ratelimit row): requests in flight per key counted in
 # shared memory across workers, released when each request ends (also on a
-# keep-alive connection), 503 by default or limit_conn_status, tenant keys,
+# keep-alive connection), 429 and Retry-After by default, or limit_conn_status, tenant keys,
 # empty keys unlimited, counts surviving SIGHUP, -t errors.
 use strict;
 use warnings;
@@ -31,7 +31,7 @@ my $be = Test::Portcullis::Backend->new(handler => sub {
 sub conf {
     my (%o) = @_;
     my $max = $o{max} // 2;
-    my $status = $o{status} // 503;
+    my $status = defined $o{status} ? "limit_conn_status $o{status};" : '';
     my $be_port = $be->port;
     return <<"CONF";
 error_log logs/error.log info;
@@ -47,9 +47,9 @@ http {
     server {
         listen 127.0.0.1:%%PORT%%;
         proxy_read_timeout 30s;
-        limit_conn_status $status;
+        $status
         location /hold { limit_conn addr $max; proxy_pass http://127.0.0.1:$be_port; }
-        location /one { limit_conn addr 1; limit_conn_status 429; return 200 "one\\n"; }
+        location /one { limit_conn addr 1; limit_conn_status 503; return 200 "one\\n"; }
         location /t/ { limit_conn tenant 1; proxy_pass http://127.0.0.1:$be_port; }
         location /free { return 200 "free\\n"; }
     }
@@ -96,21 +96,22 @@ my @held = hold_n($port, 2);
 is(arrived(), 2, 'two requests in flight at the backend');
 my $t0 = time();
 my $r = http_get($port, '/hold');
-is($r->{status}, 503, 'limit_conn addr 2: the third gets 503');
+is($r->{status}, 429, 'limit_conn addr 2: the third gets 429 (SPEC: exceeding → 429)');
 ok(time() - $t0 < 2, 'the refusal is immediate');
-like($r->{body}, qr/"status":503,"reason":"too many concurrent requests \(zone addr\)"/,
+like($r->{body}, qr/"status":429,"reason":"too many concurrent requests \(zone addr\)"/,
     'SPEC §8 error body names the zone');
 is($r->{headers}{'x-lc'}, 'REJECTED', '$limit_conn_status REJECTED');
-ok(!defined $r->{headers}{'retry-after'}, 'no Retry-After: nobody knows when a slot frees');
+is($r->{headers}{'retry-after'}, '1', 'Retry-After: 1');
 
 $r = http_get($port, '/one');
-is($r->{status}, 429, 'limit_conn_status 429 (the same key is at 2 in the zone)');
+is($r->{status}, 503, 'limit_conn_status 503 (the same key is at 2 in the zone)');
+is($r->{headers}{'retry-after'}, '1', 'limit_conn_status 503: Retry-After too');
 $r = http_get($port, '/free');
 is($r->{status}, 200, 'a location without limit_conn is not limited');
 
 # tenants: per $http_x_api_key, empty key unlimited
 my @t = hold_n($port, 1, '/t/hold', 'X-Api-Key' => 'alpha');
-is(http_get($port, '/t/x', 'X-Api-Key' => 'alpha')->{status}, 503,
+is(http_get($port, '/t/x', 'X-Api-Key' => 'alpha')->{status}, 429,
     'tenant alpha at its limit of 1');
 $r = http_get($port, '/t/x', 'X-Api-Key' => 'beta');
 ok($r->{status} == 200 && $r->{headers}{'x-lc'} eq 'PASSED', 'tenant beta passes (PASSED)');
@@ -134,12 +135,12 @@ is(join(' ', sort map { (split / /)[2] } @l), 'PASSED PASSED REJECTED',
 
 # --- SIGHUP: the counts of in-flight requests survive, the limit changes ------------
 @held = hold_n($port, 2);
-$pc->write_conf(conf(max => 3, status => 429));
-ok(reload_settled_keep($pc), 'reload with limit_conn addr 3, limit_conn_status 429');
+$pc->write_conf(conf(max => 3, status => 503));
+ok(reload_settled_keep($pc), 'reload with limit_conn addr 3, limit_conn_status 503');
 my @third = hold_n($port, 1);
 is(arrived(), 6, 'a third request is admitted under the new limit');
-is(http_get($port, '/hold')->{status}, 429,
-    'the fourth is refused (429 now): the two from the old workers still count');
+is(http_get($port, '/hold')->{status}, 503,
+    'the fourth is refused (503 now): the two from the old workers still count');
 spew("$dir/release", "1");
 is(finish(@held, @third), '200,200,200', 'old and new generation requests complete');
 wait_until(sub { http_get($port, '/one')->{status} == 200 }, 5);

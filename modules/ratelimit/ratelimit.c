@@ -400,7 +400,9 @@ add_ratelimit_fields(pc_http_request_t *r, rl_ctx_t *ctx)
 
 /*
  * Contract: header filter.  On a response to a request that limit_req
- * rejected: Retry-After (whole seconds, rounded up, at least 1).  With
+ * rejected: Retry-After (whole seconds, rounded up, at least 1); that
+ * limit_conn rejected: Retry-After 1 (a slot frees when some request
+ * ends: nobody knows when, and a second is a fair guess).  With
  * limit_req_headers on (and not in dry run): RateLimit-Policy and RateLimit
  * (draft-ietf-httpapi-ratelimit-headers structured fields) for every limit
  * that decided, on every response.  PC_OK, or PC_ERROR on ENOMEM.
@@ -413,17 +415,19 @@ pc_rl_header_filter(pc_http_request_t *r)
     u_char                  buf[24];
     pc_str_t                v;
 
-    if (ctx == NULL || ctx->res == NULL || r->loc_conf == NULL)
+    if (ctx == NULL || r->loc_conf == NULL)
         return PC_OK;
-    lcf = pc_http_conf(r, pc_ratelimit_module);
-    if (ctx->req_status == PC_RL_REJECTED) {
-        int64_t sec = pc_gcra_ceil_sec(ctx->retry_after);
+    if (ctx->req_status == PC_RL_REJECTED || ctx->conn_status == PC_RL_REJECTED) {
+        int64_t sec = ctx->req_status == PC_RL_REJECTED ? pc_gcra_ceil_sec(ctx->retry_after) : 1;
 
         v.data = buf;
         v.len = (size_t) (pc_u64toa(buf, (uint64_t) (sec > 0 ? sec : 1)) - buf);
         if (pc_http_header_out_set(r, &retry_after_name, &v) != PC_OK)
             return PC_ERROR;
     }
+    if (ctx->res == NULL)
+        return PC_OK;
+    lcf = pc_http_conf(r, pc_ratelimit_module);
     if (lcf == NULL || !lcf->headers || lcf->dry_run)
         return PC_OK;
     return add_ratelimit_fields(r, ctx);

@@ -56,7 +56,7 @@ typedef struct {
     pc_array_t               *limits;       /* pc_rl_limit_t *; NULL: inherit */
     pc_array_t               *conns;        /* pc_rl_conn_t *; NULL: inherit  */
     intptr_t                  status;       /* limit_req_status (429)        */
-    intptr_t                  conn_status;  /* limit_conn_status (503)       */
+    intptr_t                  conn_status;  /* limit_conn_status (429)       */
     int                       dry_run;
     int                       headers;
 } pc_rl_loc_conf_t;

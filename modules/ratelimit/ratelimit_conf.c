@@ -11,9 +11,9 @@
  *  - Zone names are [A-Za-z0-9_.-] (they appear quoted in the RateLimit
  *    header fields).  The two directive families use separate zone tags,
  *    so a name is either a limit_req zone or a limit_conn zone.
- *  - limit_req_status defaults to 429 (SPEC §8), limit_conn_status to 503
- *    (nginx's default for both; too many concurrent requests is not a
- *    request rate).
+ *  - limit_req_status and limit_conn_status default to 429 (SPEC §4
+ *    ratelimit: "Exceeding → 429 with Retry-After"; nginx's default for
+ *    both is 503).
  *  - sync=redis://HOST:PORT is parsed and refused: cluster-wide limits are
  *    SPEC [W2]; the runtime already asks a pc_rl_store_ops_t, not the zone.
  */
@@ -450,7 +450,7 @@ rl_merge_conf(pc_conf_t *cf, void *parent, void *child)
 
     PC_UNUSED(cf);
     PC_CONF_MERGE(c->status, p->status, PC_INT_UNSET, 429);
-    PC_CONF_MERGE(c->conn_status, p->conn_status, PC_INT_UNSET, 503);
+    PC_CONF_MERGE(c->conn_status, p->conn_status, PC_INT_UNSET, 429);
     PC_CONF_MERGE(c->dry_run, p->dry_run, -1, 0);
     PC_CONF_MERGE(c->headers, p->headers, -1, 1);
     if (c->limits == NULL)
@@ -482,6 +482,34 @@ make_policy(pc_conf_t *cf, pc_rl_limit_t *lim)
     return PC_OK;
 }
 
+/* Whether one of n's arguments is "zone=NAME" or "zone=NAME:..." */
+static bool
+declares_zone(const pc_conf_node_t *n, const void *data)
+{
+    const pc_str_t *name = data;
+    pc_str_t        v;
+    uint32_t        i;
+
+    for (i = 0; i < n->nargs; i++) {
+        if (param(&n->args[i], "zone=", &v) && v.len >= name->len
+            && memcmp(v.data, name->data, name->len) == 0
+            && (v.len == name->len || v.data[name->len] == ':'))
+        {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* An unknown zone after errors: when a directive called kind declaring it
+ * was written, it was rejected and reported; "unknown zone" would repeat it. */
+static bool
+zone_rejected(pc_conf_t *cf, const char *kind, const pc_str_t *name)
+{
+    return cf->nerrors != 0 && cf->cycle->root != NULL
+           && pc_cycle_conf_find(cf->cycle->root, kind, true, declares_zone, name) != NULL;
+}
+
 /* Resolve every limit's zone (declared anywhere in http) and finish it. */
 static pc_rc_t
 rl_init_conf(pc_conf_t *cf)
@@ -495,10 +523,12 @@ rl_init_conf(pc_conf_t *cf)
     for (i = 0; i < mcf->limits.nelts; i++) {
         lim[i]->zone = lim[i]->shm->data;
         if (lim[i]->zone == NULL) {
+            rc = PC_ERROR;
+            if (zone_rejected(cf, "limit_req_zone", &lim[i]->shm->name))
+                continue;
             pc_conf_error_at(cf, lim[i]->node, "\"limit_req\" directive: unknown "
                              "limit_req_zone \"%.*s\"", (int) lim[i]->shm->name.len,
                              (const char *) lim[i]->shm->name.data);
-            rc = PC_ERROR;
             continue;
         }
         if (pc_gcra_init(&lim[i]->gcra, lim[i]->zone->interval, lim[i]->burst,
@@ -511,10 +541,12 @@ rl_init_conf(pc_conf_t *cf)
     for (i = 0; i < mcf->conns.nelts; i++) {
         lc[i]->zone = lc[i]->shm->data;
         if (lc[i]->zone == NULL) {
+            rc = PC_ERROR;
+            if (zone_rejected(cf, "limit_conn_zone", &lc[i]->shm->name))
+                continue;
             pc_conf_error_at(cf, lc[i]->node, "\"limit_conn\" directive: unknown "
                              "limit_conn_zone \"%.*s\"", (int) lc[i]->shm->name.len,
                              (const char *) lc[i]->shm->name.data);
-            rc = PC_ERROR;
         }
     }
     if (rc == PC_OK && mcf->zones.nelts > 0)
