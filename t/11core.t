@@ -335,4 +335,22 @@ sub nice_of {
     is($pc->wait_exit(15), 0, 'shutdown_delay: exit 0');
 }
 
+# --- SIGTERM to the whole process group: the master stops, respawns nothing ----------------------
+# (kill -TERM -PGID, ^C in a terminal, a supervisor that signals the group:
+# the workers get it too and exit at once; the master must not take their
+# exit for a crash.)  A race, so several rounds: it lost most of them before.
+{
+    my ($respawned, $clean) = (0, 0);
+    for my $round (1 .. 5) {
+        my $pc = Test::Portcullis->new(setsid => 1, workers => 2,
+            conf => conf("error_log logs/error.log info;\nworker_processes 2;", '', 'return 200 "ok\n";'));
+        kill('TERM', -$pc->pid);
+        $clean++ if ($pc->wait_exit(15) // -1) == 0;
+        my $log = $pc->error_log;
+        $respawned++ if $log =~ /unexpectedly/ || (() = $log =~ /started worker process/g) > 2;
+    }
+    is($clean, 5, 'group SIGTERM: the master exits 0 every time');
+    is($respawned, 0, 'group SIGTERM: no worker taken for crashed, none respawned');
+}
+
 done_testing();

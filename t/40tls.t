@@ -286,6 +286,16 @@ conf_test_fails(tconf("$pair\n ssl_cert_expiry_warning never;"), 'never',
     $r = $t->run('-t');
     like($r->{output}, qr/\[warn\] tls: client CA certificate "CN=Client CA soon.*" in ".*ca-soon\.crt".* expires on/,
         'a client CA expiring within 30 days: warning');
+
+    # at start: on stderr (the terminal) and in the error log file, where
+    # the operator looks (SPEC §4 tls: "logged at warn at start")
+    $t = Test::Portcullis->new(conf => "error_log logs/error.log info;\n" . tconf($soon));
+    ok($t->alive, 'started with a certificate about to expire');
+    like($t->stderr, qr/\[warn\] tls: server certificate .*server-soon\.crt.* expires on/,
+        'start: the expiry warning on stderr');
+    like($t->error_log, qr/^\S+ \S+ \[warn\] \d+#0: tls: server certificate .*server-soon\.crt.* expires on/m,
+        'start: and in the error log file');
+    is($t->stop, 0, 'clean stop');
 }
 
 $be->stop;

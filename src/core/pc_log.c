@@ -25,6 +25,18 @@ static pc_log_t log_early = { -1, PC_LOG_INFO, NULL, -1 };
 
 pc_log_t *pc_log_cur = &log_early;
 
+/* Warnings written to stderr before the first error log was open (a
+ * certificate about to expire, a weak auth_token): kept, message part
+ * only, to be written to that log too (pc_log_adopt).  Bounded: what does
+ * not fit stays on stderr only, and is counted. */
+#define EARLY_MAX  8192
+static struct {
+    char        buf[EARLY_MAX];   /* level byte, message, '\n'; ...      */
+    size_t      len;
+    unsigned    dropped;
+    bool        done;             /* adopted: keep nothing more          */
+} early;
+
 static const char *const level_names[] = {
     "stderr", "emerg", "alert", "crit", "error", "warn", "notice", "info",
     "debug"
@@ -137,7 +149,7 @@ void
 pc_log_verror(int level, pc_log_t *log, int err, const char *fmt, va_list ap)
 {
     char    line[LOG_LINE_MAX], msg[LOG_LINE_MAX], suffix[160], errbuf[128];
-    char   *p, *last;
+    char   *p, *last, *text;
     int     n, fd, saved = errno;
     size_t  slen = 0;
     bool    all;
@@ -157,6 +169,7 @@ pc_log_verror(int level, pc_log_t *log, int err, const char *fmt, va_list ap)
     /* Room for "...", the suffix and '\n' is kept back. */
     last = line + sizeof(line) - 4 - slen;
     p = line_prefix(line, last, level, log);
+    text = p;
 
     n = vsnprintf(msg, sizeof(msg), fmt, ap);
     if (n < 0)
@@ -174,7 +187,45 @@ pc_log_verror(int level, pc_log_t *log, int err, const char *fmt, va_list ap)
     do {
         w = write(fd, line, (size_t) (p - line));
     } while (w < 0 && errno == EINTR);
+
+    if (log == &log_early && level <= PC_LOG_WARN && !early.done) {
+        if (early.len + 1 + (size_t) (p - text) <= sizeof(early.buf)) {
+            early.buf[early.len++] = (char) level;
+            memcpy(early.buf + early.len, text, (size_t) (p - text));
+            early.len += (size_t) (p - text);
+        } else {
+            early.dropped++;
+        }
+    }
     errno = saved;
+}
+
+/* See pc_log.h. */
+void
+pc_log_adopt(pc_log_t *log)
+{
+    const char *p = early.buf, *end = early.buf + early.len, *nl;
+    int         level;
+
+    pc_log_cur = log;
+    if (early.done)
+        return;
+    early.done = true;
+    if (log->fd < 0 || log->fd == STDERR_FILENO)
+        return;     /* they are there already */
+    while (p < end) {
+        level = (unsigned char) *p++;
+        nl = memchr(p, '\n', (size_t) (end - p));
+        if (nl == NULL)
+            break;
+        pc_log_error(level, log, 0, "%.*s (at start, before this log was open)",
+                     (int) (nl - p), p);
+        p = nl + 1;
+    }
+    if (early.dropped > 0)
+        pc_log_error(PC_LOG_WARN, log, 0, "%u more warnings at start: see stderr",
+                     early.dropped);
+    early.len = 0;
 }
 
 /* See pc_log.h. */

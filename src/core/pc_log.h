@@ -56,6 +56,12 @@ const char *pc_log_level_name(int level);
 /* Open path for appending (O_APPEND|O_CLOEXEC, 0644); -1 and errno on failure. */
 int pc_log_open_file(const char *path);
 
+/* Make log the process's error log (pc_log_cur) at start.  The first time,
+ * the warnings and worse already written to stderr are written to log too
+ * (a file: an operator reads the error log, not the terminal that started
+ * the master). */
+void pc_log_adopt(pc_log_t *log);
+
 /* Reopen log->path (SIGUSR1); keeps the old fd on failure.  PC_OK/PC_ERROR. */
 pc_rc_t pc_log_reopen(pc_log_t *log);
 

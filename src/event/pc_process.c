@@ -1080,8 +1080,15 @@ master_watchers(void)
         return PC_ERROR;
     }
     clock_start(M.loop, &M.clock);
+    /* A SIGTERM sent to the whole process group (kill -TERM -PGID, a
+     * terminal's ^C) reaches the workers too; the master must know it is
+     * stopping before it sees them exit, or it respawns them.  libev runs
+     * child watchers at EV_MAXPRI, fed after the signals that arrived in
+     * the same turn, and runs one priority last-fed first: so the signals
+     * at EV_MAXPRI as well. */
     for (i = 0; i < pc_nelems(master_signals); i++) {
         ev_signal_init(&M.sigs[i], on_master_signal, master_signals[i]);
+        ev_set_priority(&M.sigs[i], EV_MAXPRI);
         ev_signal_start(M.loop, &M.sigs[i]);
     }
     ev_child_init(&M.child, on_child, 0, 0);
@@ -1171,7 +1178,7 @@ pc_process_run(pc_cycle_t *cycle, const char *version)
         return 2;
     }
     snprintf(M.pid_path, sizeof(M.pid_path), "%s", (const char *) ccf->pid.data);
-    pc_log_cur = &cycle->error_log;
+    pc_log_adopt(&cycle->error_log);
     if (ccf->master_process) {
         pc_log(PC_LOG_NOTICE, 0, "portcullis/%s starting, generation %llu: "
                "%ld worker process%s (%s)", version,

@@ -289,6 +289,7 @@ sub new {
         args   => $o{args} // [],
         ports  => [],
         daemon => $o{daemon},
+        setsid => $o{setsid},   # own session and process group (kill -PGID)
         pid_file_rel => $o{pid_file} // 'logs/portcullis.pid',
         error_log_rel => $o{error_log} // 'logs/error.log',
         owner  => $$,       # only this process cleans up (not forked children)
@@ -367,6 +368,7 @@ sub start {
         open(STDOUT, '>>', "$self->{prefix}/stdout.log");
         open(STDERR, '>>', "$self->{prefix}/stderr.log");
         chdir('/');
+        POSIX::setsid() if $self->{setsid};
         $ENV{$_} = $self->{env}{$_} for keys %{ $self->{env} };
         delete $ENV{$_} for @{ $self->{unset} };
         { no warnings "exec"; exec { $argv[0] } @argv; }
