@@ -50,6 +50,9 @@
 #ifndef PC_BUILD_DATE
 #define PC_BUILD_DATE "unknown"
 #endif
+#ifndef PC_MMDB_BUILD_VERSION
+#define PC_MMDB_BUILD_VERSION "unknown"
+#endif
 #ifndef PC_CONFIGURE_ARGS
 #define PC_CONFIGURE_ARGS "unknown"
 #endif
@@ -205,8 +208,10 @@ print_version(void)
            EV_VERSION_MAJOR, EV_VERSION_MINOR, ev_version_major(),
            ev_version_minor(), backend);
     printf("zlib: built with %s, running %s\n", ZLIB_VERSION, zlibVersion());
-    /* libmaxminddb has no compile-time version macro. */
-    printf("libmaxminddb: running %s\n", MMDB_lib_version());
+    /* libmaxminddb has no compile-time version macro: configure records
+     * it (PC_MMDB_BUILD_VERSION, from pkg-config or the header). */
+    printf("libmaxminddb: built with %s, running %s\n", PC_MMDB_BUILD_VERSION,
+           MMDB_lib_version());
     printf("worker_processes auto: %d (%s)\n", workers, reason);
 }
 
@@ -234,22 +239,29 @@ test_config(const opts_t *o)
     return 0;
 }
 
-/* The pid file named by the configuration, or the default one when the
- * configuration cannot be loaded (so "stop" works with a broken config). */
+/*
+ * The pid file for -s.  A configuration with errors does not stop -s (an
+ * operator must be able to stop a master whose file was since broken):
+ * its errors are printed at emerg so the cause is plain, and the `pid` it
+ * names is still used when the file parses (pc_cycle_pid_path).  Only a
+ * file that cannot be parsed at all falls back to PREFIX/logs/portcullis.pid.
+ */
 static void
 pid_path(const opts_t *o, char *out, size_t size)
 {
-    const pc_core_conf_t *ccf;
-    pc_cycle_t           *cycle;
-    int                   level = pc_log_cur->level;
+    int     level = pc_log_cur->level;
+    pc_rc_t rc;
 
-    pc_log_cur->level = PC_LOG_STDERR;      /* quiet: only the pid matters */
-    cycle = pc_cycle_load(o->conf_abs, o->prefix_abs, NULL, PC_LOG_EMERG);
+    /* errors only: the warnings of a load (open file limit...) are for
+     * the master, not for -s */
+    pc_log_cur->level = PC_LOG_EMERG;
+    rc = pc_cycle_pid_path(o->conf_abs, o->prefix_abs, PC_LOG_EMERG, out, size);
     pc_log_cur->level = level;
-    if (cycle != NULL) {
-        ccf = pc_cycle_main_conf(cycle, pc_core_module);
-        snprintf(out, size, "%s", (const char *) ccf->pid.data);
-        pc_cycle_unref(cycle);
+    if (rc == PC_OK)
+        return;
+    if (rc == PC_DECLINED) {
+        pc_log(PC_LOG_WARN, 0, "\"%s\" has errors, using its pid file \"%s\"",
+               o->conf_abs, out);
         return;
     }
     if (snprintf(out, size, "%s" DEFAULT_PID, o->prefix_abs) >= (int) size)

@@ -26,10 +26,12 @@ like($out, qr/libev[^\n]*\b(?:epoll|poll|select|kqueue|linuxaio|io_uring|iouring
     '-V: libev backend on the libev line');
 like($out, qr/zlib[^\n]*\d+\.\d+/, '-V: zlib version');
 like($out, qr/libmaxminddb[^\n]*\d+\.\d+/i, '-V: libmaxminddb version');
+# libmaxminddb has no compile-time version macro: configure records it.
+like($out, qr/^libmaxminddb: built with \d+\.\d+[^,\s]*, running \d+\.\d+\S*$/m,
+    '-V: libmaxminddb built-with and running versions');
 # "compiled-in and runtime versions": each library line names two versions
-# or says compiled/runtime explicitly.  (libmaxminddb has no compile-time
-# version macro, so only its runtime version can be shown.)
-for my $lib (qw(OpenSSL PCRE2 libev zlib)) {
+# or says compiled/runtime explicitly.
+for my $lib (qw(OpenSSL PCRE2 libev zlib libmaxminddb)) {
     my @lines = grep { /\Q$lib\E/i } split /\n/, $out;
     my $text = join("\n", @lines);
     my @vers = $text =~ /(\d+\.\d+(?:\.\d+)?)/g;
@@ -79,5 +81,60 @@ my $r = $pc->run('-s', 'reload');
 ok($r->{exit} != 0 && !$r->{signal}, '-s reload without a running master fails cleanly')
     or diag("exit $r->{exit} signal " . ($r->{signal} // '') . "\n$r->{output}");
 like($r->{output}, qr/portcullis\.pid|pid/, '... and mentions the pid file');
+
+# -s with a configuration that has errors: the errors are printed (why it
+# cannot be loaded), and the signal still goes out, to the pid file the
+# configuration names when it parses (else to the default one).
+sub sleeper {
+    my $pid = fork() // die "fork: $!";
+    if ($pid == 0) {
+        $SIG{TERM} = sub { POSIX::_exit(42) };
+        sleep 1 for 1 .. 30;
+        POSIX::_exit(0);
+    }
+    return $pid;
+}
+sub reaped_with {
+    my ($pid) = @_;
+    for (1 .. 100) {
+        my $w = waitpid($pid, POSIX::WNOHANG());
+        return $? >> 8 if $w == $pid;
+        select(undef, undef, undef, 0.05);
+    }
+    kill 'KILL', $pid;
+    waitpid($pid, 0);
+    return -1;
+}
+use POSIX ();
+{
+    my $pb = Test::Portcullis->new(start => 0, conf => <<'CONF');
+error_log logs/error.log info;
+pid logs/other.pid;
+no_such_directive on;
+events { }
+http { server { listen 127.0.0.1:%%PORT%%; location / { return 200 "ok"; } } }
+CONF
+    my $kid = sleeper();
+    Test::Portcullis::spew($pb->path('logs/other.pid'), "$kid\n");
+    my $rb = $pb->run('-s', 'quit');
+    is($rb->{exit}, 0, '-s quit with a broken config: exit 0 (signal sent)')
+        or diag($rb->{output});
+    like($rb->{output},
+        qr/^portcullis: \[emerg\] unknown directive "no_such_directive" in \Q${\ $pb->conf_path}\E:3$/m,
+        '-s with a broken config prints its errors at emerg with FILE:LINE');
+    like($rb->{output}, qr/other\.pid/, '... and names the pid file it used');
+    is(reaped_with($kid), 42, '... the pid directive of the broken config is used');
+
+    # Unparsable: the default pid file, and the syntax error is printed.
+    Test::Portcullis::spew($pb->conf_path, "pid logs/other.pid;\nevents {\n");
+    my $kid2 = sleeper();
+    Test::Portcullis::spew($pb->path('logs/portcullis.pid'), "$kid2\n");
+    my $rc = $pb->run('-s', 'quit');
+    like($rc->{output}, qr/^portcullis: \[emerg\] .* in \Q${\ $pb->conf_path}\E:\d+$/m,
+        '-s with an unparsable config prints the syntax error')
+        or diag($rc->{output});
+    like($rc->{output}, qr{logs/portcullis\.pid}, '... and falls back to the default pid file');
+    is(reaped_with($kid2), 42, '... which is used');
+}
 
 done_testing();

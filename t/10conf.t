@@ -314,4 +314,145 @@ CONF
     like($pc->stderr, qr{/nonexistent-dir/error\.log}, 'unopenable error log: names the file');
 }
 
+# --- -t reports every error in one go (SPEC §1) -------------------------
+# An error in one block (dispatch) does not hide the semantic errors of
+# another (certificate files, upstream resolution): each is printed with
+# its own FILE:LINE and -t exits 1.
+sub all_errors {
+    my ($conf, $name, @want) = @_;
+    my $pc = Test::Portcullis->new(conf => $conf, start => 0);
+    my $text = $pc->expand($conf);
+    my @l = split /\n/, $text, -1;
+    my $r = $pc->run('-t');
+    is($r->{exit}, 1, "$name: -t exits 1");
+    for my $w (@want) {
+        my ($marker, $re) = @$w;
+        my ($line) = grep { index($l[$_ - 1], $marker) >= 0 } 1 .. @l;
+        like($r->{output},
+            qr/^portcullis: \[emerg\] (?=.*$re).* in \Q${\ $pc->conf_path}\E:$line$/m,
+            "$name: reports $marker (line $line)");
+    }
+    return $r;
+}
+
+{
+    my $r = all_errors(<<'CONF', 'three blocks',
+error_log logs/error.log info;
+events { }
+http {
+    server {
+        listen 127.0.0.1:%%PORT%%;
+        no_such_directive on;
+        location / { return 200 "a"; }
+    }
+    server {
+        listen 127.0.0.1:%%PORT2%% ssl;
+        ssl_certificate     tls/missing.pem;
+        ssl_certificate_key tls/missing.key;
+    }
+    server {
+        listen 127.0.0.1:%%PORT3%%;
+        location / { proxy_pass http://no-such-host.invalid:8080; }
+    }
+}
+CONF
+        [ 'no_such_directive', qr/unknown directive "no_such_directive"/ ],
+        [ 'tls/missing.pem', qr/missing\.pem/ ],
+        [ 'no-such-host.invalid', qr/no-such-host\.invalid/ ]);
+    unlike($r->{output}, qr/test is successful/, 'three blocks: not "successful"');
+}
+
+# Follow-on errors are not reported: what the rejected directive would
+# have defined is not "missing" or "unknown" a second time.
+{
+    my $r = all_errors(<<'CONF', 'rejected upstream',
+error_log logs/error.log info;
+events { }
+http {
+    upstream backend {
+        server 127.0.0.1:1 weight=0;
+    }
+    server {
+        listen 127.0.0.1:%%PORT%%;
+        location / { proxy_pass http://backend; }
+    }
+}
+CONF
+        [ 'weight=0', qr/weight/ ]);
+    unlike($r->{output}, qr/backend"?: |host not found|resolve/i,
+        'rejected upstream: proxy_pass does not then try it as a host name')
+        or diag($r->{output});
+    my @emerg = $r->{output} =~ /^portcullis: \[emerg\]/mg;
+    is(scalar @emerg, 1, 'rejected upstream: exactly one error') or diag($r->{output});
+}
+{
+    my $r = all_errors(<<'CONF', 'rejected certificate',
+error_log logs/error.log info;
+events { }
+http {
+    server {
+        listen 127.0.0.1:%%PORT%% ssl;
+        ssl_certificate tls/a.pem tls/b.pem;
+        ssl_certificate_key tls/a.key;
+    }
+}
+CONF
+        [ 'ssl_certificate tls/a.pem', qr/number of arguments/ ]);
+    my @emerg = $r->{output} =~ /^portcullis: \[emerg\]/mg;
+    is(scalar @emerg, 1, 'rejected certificate: no "pairs"/"no certificate" follow-on')
+        or diag($r->{output});
+}
+{
+    my $r = all_errors(<<'CONF', 'rejected zone',
+error_log logs/error.log info;
+events { }
+http {
+    limit_req_zone $remote_addr zone=perip:10m rate=fast;
+    server {
+        listen 127.0.0.1:%%PORT%%;
+        location / { limit_req zone=perip; return 200 "ok"; }
+    }
+}
+CONF
+        [ 'limit_req_zone', qr/rate|limit_req_zone/ ]);
+    unlike($r->{output}, qr/unknown limit_req_zone/, 'rejected zone: no "unknown zone" follow-on')
+        or diag($r->{output});
+}
+{
+    # no logs/ directory: the default pid path would fail its check, and
+    # must not be blamed on the rejected line
+    my $pc = Test::Portcullis->new(start => 0, conf => <<'CONF');
+error_log stderr;
+pid "";
+events { }
+http { access_log off; server { listen 127.0.0.1:%%PORT%%; location / { return 200 "ok"; } } }
+CONF
+    require File::Path;
+    File::Path::remove_tree($pc->path('logs'));
+    my $r = $pc->run('-t');
+    is($r->{exit}, 1, 'rejected pid: -t exits 1');
+    my @emerg = $r->{output} =~ /^portcullis: \[emerg\].*$/mg;
+    ok(@emerg == 1 && $emerg[0] =~ /"pid".* in \Q${\ $pc->conf_path}\E:2$/,
+        'rejected pid: one error, its own; the default path is not blamed on its line')
+        or diag($r->{output});
+}
+# A syntax error still stops everything: the tree cannot be trusted.
+{
+    my $pc = Test::Portcullis->new(start => 0, conf => <<'CONF');
+error_log logs/error.log info;
+events { }
+http {
+    server {
+        listen 127.0.0.1:%%PORT%% ssl;
+        ssl_certificate tls/missing.pem;
+        ssl_certificate_key tls/missing.key;
+        location / { return 200 "unterminated; }
+    }
+}
+CONF
+    my $r = $pc->run('-t');
+    is($r->{exit}, 1, 'syntax error: -t exits 1');
+    unlike($r->{output}, qr/missing\.pem/, 'syntax error: semantic checks do not run');
+}
+
 done_testing();

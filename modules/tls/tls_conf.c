@@ -264,6 +264,30 @@ server_label(pc_http_server_t *s)
     return (const char *) sn[0].name.data;
 }
 
+static bool
+is_server_at(const pc_conf_node_t *n, const void *data)
+{
+    const pc_http_server_t *s = data;
+
+    return n->block && n->line == s->line && strcmp(n->file, s->file) == 0;
+}
+
+/* After errors: whether a directive called name was written for s (in its
+ * block, or in the http block) and so was rejected and reported -- a
+ * "missing" complaint about it would only repeat that error. */
+static bool
+rejected_for(pc_conf_t *cf, pc_http_server_t *s, const char *name)
+{
+    const pc_conf_node_t *http, *srv;
+
+    if (cf->nerrors == 0 || cf->cycle->root == NULL)
+        return false;
+    http = pc_cycle_conf_find(cf->cycle->root, "http", false, NULL, NULL);
+    srv = pc_cycle_conf_find(http, "server", false, is_server_at, s);
+    return pc_cycle_conf_find(srv, name, true, NULL, NULL) != NULL
+           || pc_cycle_conf_find(http, name, false, NULL, NULL) != NULL;
+}
+
 /* Build s's context once (a server may listen on several addresses). */
 static pc_rc_t
 build_server(pc_conf_t *cf, pc_tls_builder_t *b, pc_http_server_t *s)
@@ -277,6 +301,12 @@ build_server(pc_conf_t *cf, pc_tls_builder_t *b, pc_http_server_t *s)
     tc->built = 1;
     ncerts = tc->s.certs != NULL ? tc->s.certs->nelts : 0;
     nkeys = tc->s.keys != NULL ? tc->s.keys->nelts : 0;
+    if ((ncerts != nkeys || (ncerts == 0 && s->ssl))
+        && (rejected_for(cf, s, "ssl_certificate")
+            || rejected_for(cf, s, "ssl_certificate_key")))
+    {
+        return PC_ERROR;        /* reported where it was rejected */
+    }
     if (ncerts == 0 && nkeys == 0) {
         if (!s->ssl)
             return PC_OK;       /* shares an ssl address: SNI never picks it */
@@ -293,6 +323,8 @@ build_server(pc_conf_t *cf, pc_tls_builder_t *b, pc_http_server_t *s)
     if (tc->s.verify != PC_TLS_VERIFY_OFF && tc->s.verify != PC_TLS_VERIFY_OPTIONAL_NO_CA
         && tc->s.client_cas == NULL)
     {
+        if (rejected_for(cf, s, "ssl_client_certificate"))
+            return PC_ERROR;
         pc_conf_error_at(cf, server_node(s, &tmp), "\"ssl_verify_client\" needs "
                          "\"ssl_client_certificate\"");
         return PC_ERROR;

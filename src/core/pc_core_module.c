@@ -318,6 +318,7 @@ core_init_conf(pc_conf_t *cf)
     core_conf_t    *cc = pc_cycle_main_conf(cf->cycle, pc_core_module);
     pc_core_conf_t *ccf = &cc->conf;
     pc_rc_t         rc = PC_OK;
+    bool            pid_rejected, log_rejected;
 
     resolve_workers(cc);
     if (ccf->master_process < 0)
@@ -333,17 +334,23 @@ core_init_conf(pc_conf_t *cf)
     if (ccf->worker_connections == PC_INT_UNSET)
         ccf->worker_connections = 1024;
 
+    /* A pid or error_log line that was rejected (already reported) leaves
+     * its path unset: the default then stands in for it, unchecked, rather
+     * than be blamed on that line. */
+    pid_rejected = cc->pid_node != NULL && ccf->pid.data == NULL;
+    log_rejected = cc->error_log_node != NULL && ccf->error_log.data == NULL;
     if (default_path(cf, &ccf->pid, "logs/portcullis.pid") != PC_OK
         || default_path(cf, &ccf->error_log, "logs/error.log") != PC_OK)
     {
         return PC_ERROR;
     }
-    if (check_path(cf, cc->pid_node, "pid file", "pid", &ccf->pid, false)
-        != PC_OK)
+    if (!pid_rejected
+        && check_path(cf, cc->pid_node, "pid file", "pid", &ccf->pid, false)
+           != PC_OK)
     {
         rc = PC_ERROR;
     }
-    if (!pc_str_eq_c(&ccf->error_log, "stderr")
+    if (!log_rejected && !pc_str_eq_c(&ccf->error_log, "stderr")
         && check_path(cf, cc->error_log_node, "error_log", "error_log",
                       &ccf->error_log, true) != PC_OK)
     {

@@ -81,7 +81,17 @@ failed:
     return NULL;
 }
 
-/* Create every module's main-scope conf, dispatch, then init_conf. */
+/*
+ * Create every module's main-scope conf, dispatch, then init_conf.
+ *
+ * A syntax error stops here: the tree cannot be trusted.  Errors found by
+ * dispatch do not: the semantic checks (certificates, upstream names,
+ * regexes, zones) still run over what was accepted, so -t prints every
+ * error in one go.  A rejected directive leaves its field unset, which
+ * merge fills with the default; checks that would only repeat a rejected
+ * directive's error ("unknown zone" after its limit_req_zone line failed)
+ * stay quiet through pc_cycle_conf_find.  Any error fails the load.
+ */
 static pc_rc_t
 cycle_configure(pc_cycle_t *cycle, pc_conf_t *cf)
 {
@@ -101,8 +111,10 @@ cycle_configure(pc_cycle_t *cycle, pc_conf_t *cf)
         cycle->main_confs[m->index] = m->create_conf(cf, PC_SCOPE_MAIN);
     }
     cf->ctx_confs = cycle->main_confs;
-    if (pc_conf_dispatch(cf, root, PC_CTX_MAIN) != PC_OK || cf->nerrors != 0)
-        return PC_ERROR;
+    /* dispatch records every error it returns for; the check keeps a
+     * failure without a message from passing for success */
+    if (pc_conf_dispatch(cf, root, PC_CTX_MAIN) != PC_OK && cf->nerrors == 0)
+        pc_conf_error(cf, "loading \"%s\" failed", cycle->conf_file);
 
     /* Semantic validation; every module gets its say even after one
      * fails, so -t reports all the problems at once. */
@@ -116,6 +128,31 @@ cycle_configure(pc_cycle_t *cycle, pc_conf_t *cf)
         }
     }
     return cf->nerrors == 0 ? PC_OK : PC_ERROR;
+}
+
+/* See pc_cycle.h.  Depth first, in file order; blocks are searched even
+ * when their directive was rejected (that is the point). */
+const pc_conf_node_t *
+pc_cycle_conf_find(const pc_conf_node_t *block, const char *name, bool deep,
+    pc_cycle_node_match_pt match, const void *data)
+{
+    const pc_conf_node_t *n, *found;
+
+    if (block == NULL)
+        return NULL;
+    for (n = block->children; n != NULL; n = n->next) {
+        if ((name == NULL || pc_str_eq_c(&n->name, name))
+            && (match == NULL || match(n, data)))
+        {
+            return n;
+        }
+        if (deep && n->block
+            && (found = pc_cycle_conf_find(n, name, deep, match, data)) != NULL)
+        {
+            return found;
+        }
+    }
+    return NULL;
 }
 
 /* Copy the core error_log settings into cycle->error_log (not opened). */
@@ -132,15 +169,15 @@ cycle_set_log(pc_cycle_t *cycle)
     }
 }
 
-/* See pc_cycle.h.  The temp pool (and the error strings in it) is
- * gone on return; a failed load leaves nothing open or allocated. */
-pc_cycle_t *
-pc_cycle_load(const char *conf_file, const char *prefix, pc_cycle_t *old,
-    int level)
+/* Build a cycle from conf_file and log its errors at level; *rc says
+ * whether it loaded cleanly.  The cycle is returned either way (NULL only
+ * on ENOMEM, logged); the temp pool and its error strings are gone. */
+static pc_cycle_t *
+cycle_load(const char *conf_file, const char *prefix, pc_cycle_t *old,
+    int level, pc_rc_t *rc)
 {
     pc_cycle_t *cycle;
     pc_conf_t   cf;
-    pc_rc_t     rc;
 
     cycle = cycle_create(conf_file, prefix, old);
     if (cycle == NULL) {
@@ -156,22 +193,65 @@ pc_cycle_load(const char *conf_file, const char *prefix, pc_cycle_t *old,
     cf.prefix = cycle->prefix;
     if (cf.temp_pool == NULL) {
         pc_log(level, errno, "no memory to load \"%s\"", conf_file);
-        rc = PC_ERROR;
+        *rc = PC_ERROR;
     } else {
-        rc = cycle_configure(cycle, &cf);
+        *rc = cycle_configure(cycle, &cf);
         log_conf_errors(&cf, level);
-        if (rc != PC_OK && cf.nerrors == 0)
+        if (*rc != PC_OK && cf.nerrors == 0)
             pc_log(level, 0, "loading \"%s\" failed", conf_file);
     }
     pc_pool_destroy(cf.temp_pool);
     cycle->old = NULL;
+    return cycle;
+}
 
+/* See pc_cycle.h.  A failed load leaves nothing open or allocated. */
+pc_cycle_t *
+pc_cycle_load(const char *conf_file, const char *prefix, pc_cycle_t *old,
+    int level)
+{
+    pc_cycle_t *cycle;
+    pc_rc_t     rc;
+
+    cycle = cycle_load(conf_file, prefix, old, level, &rc);
+    if (cycle == NULL)
+        return NULL;
     if (rc != PC_OK) {
         pc_cycle_unref(cycle);
         return NULL;
     }
     cycle_set_log(cycle);
     return cycle;
+}
+
+/* See pc_cycle.h.  Once the file has parsed, core's init_conf has run
+ * (whatever else failed), so ccf->pid is the accepted `pid` directive or
+ * the default it stands for. */
+pc_rc_t
+pc_cycle_pid_path(const char *conf_file, const char *prefix, int level,
+    char *out, size_t size)
+{
+    const pc_core_conf_t *ccf;
+    pc_cycle_t           *cycle;
+    pc_rc_t               rc;
+
+    cycle = cycle_load(conf_file, prefix, NULL, level, &rc);
+    if (cycle == NULL)
+        return PC_ERROR;
+    ccf = pc_cycle_main_conf(cycle, pc_core_module);
+    if (cycle->root == NULL || ccf == NULL || ccf->pid.data == NULL) {
+        rc = PC_ERROR;
+    } else if ((size_t) snprintf(out, size, "%s", (const char *) ccf->pid.data)
+               >= size)
+    {
+        pc_log(level, 0, "pid file path \"%s\" is too long",
+               (const char *) ccf->pid.data);
+        rc = PC_ERROR;
+    } else if (rc != PC_OK) {
+        rc = PC_DECLINED;
+    }
+    pc_cycle_unref(cycle);
+    return rc;
 }
 
 /* Open (or, when unchanged, take over) every listener of cycle. */

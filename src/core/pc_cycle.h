@@ -69,12 +69,41 @@ extern pc_module_t pc_core_module;
 /*
  * Load conf_file: parse, dispatch, merge, run every module's init_conf.
  * old (may be NULL) is the running cycle, so zones/listeners can be matched.
+ * A syntax error stops the load after parsing; errors found by dispatch do
+ * not stop init_conf, so every error is reported at once.
  * Every error is logged at `level` (emerg at start and -t, error on reload)
  * as "MESSAGE in FILE:LINE".  Returns the new cycle (refs = 1) or NULL.
  * Does not open sockets or map memory: pc_cycle_activate does that.
  */
 pc_cycle_t *pc_cycle_load(const char *conf_file, const char *prefix,
     pc_cycle_t *old, int level);
+
+/*
+ * For -s: load conf_file as pc_cycle_load does, logging its errors at
+ * `level`, and copy into out (NUL-terminated) the pid file it names.  The
+ * path is taken whenever the file parses, even if other directives are
+ * rejected: `pid` itself was then accepted (its path) or rejected/absent
+ * (the default PREFIX/logs/portcullis.pid, as the running master would
+ * have used).  Returns PC_OK (clean load), PC_DECLINED (errors, but the
+ * path is in out) or PC_ERROR (the file could not be parsed, or no memory:
+ * out is untouched).  Nothing stays open or allocated.
+ */
+pc_rc_t pc_cycle_pid_path(const char *conf_file, const char *prefix, int level,
+    char *out, size_t size);
+
+/*
+ * For init_conf checks that report something missing or unknown after
+ * dispatch errors: the first node called name (any name when NULL) among
+ * block's children -- and, when deep, their descendants -- for which match
+ * (when not NULL) returns true, or NULL.  The tree holds every directive as
+ * written, accepted or not, so "the config does name it, yet it is not
+ * there" means its own directive was rejected and already reported.
+ */
+typedef bool (*pc_cycle_node_match_pt)(const pc_conf_node_t *node,
+    const void *data);
+const pc_conf_node_t *pc_cycle_conf_find(const pc_conf_node_t *block,
+    const char *name, bool deep, pc_cycle_node_match_pt match,
+    const void *data);
 
 /* Master side: open the listeners (reusing old's fds for equal addresses),
  * map shm zones, open the error log.  PC_OK or PC_ERROR (logged; the new

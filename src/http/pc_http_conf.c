@@ -172,6 +172,7 @@ static const char *
 set_http(pc_conf_t *cf, const pc_directive_t *d, void *conf)
 {
     pc_http_main_conf_t *mc = conf;
+    pc_rc_t rc;
 
     PC_UNUSED(d);
     if (mc == NULL && cf->cycle && cf->cycle->main_confs)
@@ -183,9 +184,12 @@ set_http(pc_conf_t *cf, const pc_directive_t *d, void *conf)
     mc->confs = create_confs(cf, PC_SCOPE_HTTP);
     if (mc->confs == NULL)
         return "out of memory";
-    if (pc_conf_block(cf, PC_CTX_HTTP, PC_SCOPE_HTTP, mc->confs, mc) != PC_OK)
-        return PC_CONF_ERROR;
-    return merge_servers(cf, mc) == PC_OK ? PC_CONF_OK : PC_CONF_ERROR;
+    /* Merge even when something inside was rejected: init_conf still runs
+     * (so -t reports every error at once) and reads merged confs. */
+    rc = pc_conf_block(cf, PC_CTX_HTTP, PC_SCOPE_HTTP, mc->confs, mc);
+    if (merge_servers(cf, mc) != PC_OK)
+        rc = PC_ERROR;
+    return rc == PC_OK ? PC_CONF_OK : PC_CONF_ERROR;
 }
 
 static bool

@@ -728,6 +728,23 @@ set_method(pc_conf_t *cf, const pc_directive_t *d, void *conf)
 
 /* --------------------------------------------------------- resolution */
 
+static bool
+is_upstream_named(const pc_conf_node_t *n, const void *data)
+{
+    return n->block && n->nargs >= 1 && pc_str_caseeq(&n->args[0], data);
+}
+
+/* After errors: an `upstream NAME { }` written but not registered was
+ * rejected (and reported); resolving NAME as a host would only add a
+ * misleading "host not found". */
+static bool
+upstream_rejected(pc_conf_t *cf, const pc_str_t *name)
+{
+    return cf->nerrors != 0 && cf->cycle->root != NULL
+           && pc_cycle_conf_find(cf->cycle->root, "upstream", true,
+                                 is_upstream_named, name) != NULL;
+}
+
 static pc_rc_t
 resolve_pass(pc_conf_t *cf, pc_http_proxy_main_conf_t *mcf,
     pc_http_proxy_loc_conf_t *plcf)
@@ -763,6 +780,9 @@ resolve_pass(pc_conf_t *cf, pc_http_proxy_main_conf_t *mcf,
         plcf->upstream = upstream_find(mcf, &auth, false);
         if (plcf->upstream != NULL) {
             return PC_OK;
+        }
+        if (upstream_rejected(cf, &auth)) {
+            return PC_ERROR;    /* reported where it was rejected */
         }
     }
     plcf->upstream = upstream_find(mcf, &auth, true);
