@@ -1,6 +1,6 @@
 #!/usr/bin/perl
-# trace module (SPEC §4 "trace"): W3C traceparent (version 00 only) kept or
-# replaced, a new span per hop, tracestate, X-Request-ID kept or generated,
+# trace module (SPEC §4 "trace"): W3C traceparent kept or replaced (version
+# 00 strictly; a higher version read as 00, W3C Trace Context §3.2.4), a new span per hop, tracestate, X-Request-ID kept or generated,
 # trace_sampled, trace_response_header, $trace_id $span_id $parent_id
 # $request_id, and the same ids at the backend, the client and the json
 # access log.
@@ -131,11 +131,50 @@ sub seen_all { my ($seen, $n) = @_; return map { $_->[1] } grep { $_->[0] eq lc 
     is($f3, '00', 'valid: incoming flags win over trace_sampled');
 }
 
+# --- a higher version is read as 00 (W3C Trace Context §3.2.4) ---------------------------------
+# Its trace-id is kept, its parent-id becomes $parent_id, and what goes
+# upstream is a version-00 traceparent with our span and only the sampled bit.
+my @future = (
+    ['01, 55 bytes',      '01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01', '01'],
+    ['02 with a field',   '02-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-abcd', '01'],
+    ['cc, flags 09',      'cc-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-09-x-y', '01'],
+    ['01, flags fe',      '01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-fe-', '00'],
+);
+for my $case (@future) {
+    my ($name, $tp, $want_flags) = @$case;
+    (my $path = "/future-$name") =~ s/[^\w\/]+/-/g;
+    my ($r, $seen) = via($p1, $path, traceparent => $tp, tracestate => 'congo=t61rcWkgMzE');
+    my @tp = seen_all($seen, 'traceparent');
+    my ($trace, $span, $flags) = ($tp[0] // '') =~ $TP_RE;
+    ok(@tp == 1 && defined $trace, "future ($name): one version-00 traceparent forwarded");
+    is($trace, '4bf92f3577b34da6a3ce929d0e0e4736', "future ($name): trace-id kept upstream");
+    ok($span && $span ne '00f067aa0ba902b7', "future ($name): a new parent-id upstream");
+    is($r->{headers}{'x-span'}, $span, "future ($name): \$span_id is that parent-id");
+    is($flags, $want_flags, "future ($name): only the sampled bit forwarded");
+    is($r->{headers}{'x-trace'}, $trace, "future ($name): \$trace_id is the kept trace-id");
+    is($r->{headers}{'x-parent'}, '00f067aa0ba902b7', "future ($name): \$parent_id");
+    is_deeply([seen_all($seen, 'tracestate')], ['congo=t61rcWkgMzE'],
+        "future ($name): tracestate passed through");
+}
+{
+    my ($r, $seen) = via($p1, '/future-log',
+        traceparent => '01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-abc');
+    is(log_json('/future-log')->{trace_id}, '4bf92f3577b34da6a3ce929d0e0e4736',
+        'future: access log trace_id is the kept trace-id');
+    my ($r2, $s2) = via($p2, '/future-unsampled',
+        traceparent => '01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00-abc');
+    like((seen_all($s2, 'traceparent'))[0] // '', qr/^00-4bf92f3577b34da6a3ce929d0e0e4736-[0-9a-f]{16}-00$/,
+        'future: incoming flags 00 win over trace_sampled on');
+}
+
 # --- invalid ones start a new trace and are never forwarded -------------------------------
 my @invalid = (
-    ['version 01',    '01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01'],
     ['version ff',    'ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01'],
-    ['future format', '02-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-abcd'],
+    ['00 with a suffix', '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-abc'],
+    ['01 no dash after flags', '01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01x'],
+    ['01 too short',  '01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-0'],
+    ['01 zero trace-id', '01-00000000000000000000000000000000-00f067aa0ba902b7-01-abc'],
+    ['uppercase version', '0A-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01'],
     ['uppercase hex', '00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01'],
     ['zero trace-id', '00-00000000000000000000000000000000-00f067aa0ba902b7-01'],
     ['zero parent-id', '00-4bf92f3577b34da6a3ce929d0e0e4736-0000000000000000-01'],

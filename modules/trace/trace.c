@@ -4,14 +4,16 @@
  * $request_id.
  *
  * Per request, in POST_READ (after real_ip), when `trace on`:
- *   - exactly one incoming traceparent that parses (traceparent.h) keeps its
- *     trace-id and flags, and its parent-id becomes $parent_id; anything
- *     else (absent, invalid, another version, sent twice) starts a new
- *     trace: a random non-zero trace-id, flags from trace_sampled;
+ *   - exactly one incoming traceparent that parses (traceparent.h: version
+ *     00, or a higher version read as 00) keeps its trace-id and flags (of
+ *     a higher version, only the sampled bit), and its parent-id becomes
+ *     $parent_id; anything else (absent, invalid, version ff, sent twice)
+ *     starts a new trace: a random non-zero trace-id, flags from
+ *     trace_sampled;
  *   - a new span id per hop ($span_id) is the parent-id the upstream gets:
  *     the proxy sends "traceparent: 00-<trace-id>-<span-id>-<flags>" in
  *     place of whatever the client sent (r->upstream_headers), so an
- *     invalid header is never forwarded;
+ *     invalid header, or a future version's fields, are never forwarded;
  *   - tracestate goes through unchanged when the traceparent was valid,
  *     and is dropped otherwise (W3C §3.3: it means nothing without one);
  *   - exactly one valid incoming X-Request-ID (1-200 visible ASCII bytes)

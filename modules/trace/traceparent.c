@@ -4,8 +4,9 @@
  * Why so strict: an invalid traceparent must never be forwarded (the issue
  * and W3C §3.2.2: "if the vendor failed to parse traceparent, it MUST NOT
  * attempt to parse tracestate"), and the cheapest way to be sure that what
- * we forward is well-formed is to accept one exact shape and rebuild the
- * header ourselves from the decoded bytes.
+ * we forward is well-formed is to accept one exact shape -- the 55 bytes
+ * of version 00, which a higher version must start with -- and rebuild the
+ * header ourselves, as version 00, from the decoded bytes.
  */
 #include "core/pc_core.h"
 #include "trace/traceparent.h"
@@ -51,15 +52,49 @@ pc_trace_all_zero(const u_char *p, size_t n)
     return acc == 0;
 }
 
+/*
+ * The version: two lowercase hex digits, not "ff", then a dash.  How many
+ * bytes may follow the 55 we read depends on it (W3C Trace Context Level 1,
+ * §3.2.4 "Versioning of traceparent"):
+ *   - 00, the version we implement: exactly 55 bytes, nothing after the
+ *     flags (§3.2.2);
+ *   - a higher one: "the implementation SHOULD try to parse it" as 00 --
+ *     at least 55 bytes, and the two flag characters "are either the end of
+ *     the string or a dash"; what follows that dash belongs to a version
+ *     we do not know and is ignored, never forwarded.
+ * -1 (invalid) or the version.
+ */
+static int
+version_check(const u_char *p, size_t len)
+{
+    int hi, lo, v;
+
+    if (len < PC_TRACE_PARENT_LEN)
+        return -1;
+    hi = lhex(p[0]);
+    lo = lhex(p[1]);
+    if (hi < 0 || lo < 0 || p[2] != '-')
+        return -1;
+    v = hi << 4 | lo;
+    if (v == PC_TRACE_VERSION_INVALID)
+        return -1;
+    if (v == PC_TRACE_VERSION ? len != PC_TRACE_PARENT_LEN
+                              : len > PC_TRACE_PARENT_LEN && p[PC_TRACE_PARENT_LEN] != '-')
+        return -1;
+    return v;
+}
+
 /* Contract: see traceparent.h. */
 pc_rc_t
 pc_trace_parent_parse(const u_char *p, size_t len, pc_trace_parent_t *out)
 {
-    /* 00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01
-     * 0  3                                36               53 */
-    if (p == NULL || len != PC_TRACE_PARENT_LEN)
+    int version;
+
+    /* 00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01[-future]
+     * 0  3                                36               53 55 */
+    if (p == NULL || (version = version_check(p, len)) < 0)
         return PC_DECLINED;
-    if (p[0] != '0' || p[1] != '0' || p[2] != '-' || p[35] != '-' || p[52] != '-')
+    if (p[35] != '-' || p[52] != '-')
         return PC_DECLINED;
     if (unhex(p + 3, out->trace_id, PC_TRACE_ID_BYTES) != PC_OK
         || unhex(p + 36, out->parent_id, PC_TRACE_SPAN_BYTES) != PC_OK
@@ -68,6 +103,12 @@ pc_trace_parent_parse(const u_char *p, size_t len, pc_trace_parent_t *out)
     if (pc_trace_all_zero(out->trace_id, PC_TRACE_ID_BYTES)
         || pc_trace_all_zero(out->parent_id, PC_TRACE_SPAN_BYTES))
         return PC_DECLINED;
+    /* We forward version 00 whatever came in, so a higher version's flags
+     * keep only the bit 00 defines: §3.2.4 has us "parse the sampled bit
+     * of flags", and §3.2.2.5 has 00 senders set the other bits to zero.
+     * A 00 header's flags are kept as received. */
+    if (version != PC_TRACE_VERSION)
+        out->flags &= PC_TRACE_FLAG_SAMPLED;
     return PC_OK;
 }
 

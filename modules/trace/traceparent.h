@@ -4,11 +4,12 @@
  * format.  Unit-tested in t/unit/modules/trace/test_traceparent.c and
  * fuzzed by t/fuzz/fuzz_traceparent.c.
  *
- * What is accepted (https://www.w3.org/TR/trace-context/ §3.2, narrowed on
- * purpose): version "00" only -- a header of any other version, including
- * a future one, is invalid here and starts a new trace; exactly 55 bytes;
- * lowercase hex only; dashes in place; trace-id and parent-id not all
- * zeros.  The flags byte is kept as received.
+ * What is accepted (https://www.w3.org/TR/trace-context/ Level 1, §3.2.2
+ * and §3.2.4 "Versioning of traceparent"): version 00 exactly as defined
+ * (55 bytes); a higher version read as 00 would be, provided its 55 bytes
+ * are a valid 00 header apart from the version and are followed by the end
+ * of the value or a dash; never version ff.  Lowercase hex only, dashes in
+ * place, trace-id and parent-id not all zeros.
  */
 #ifndef PC_TRACE_TRACEPARENT_H
 #define PC_TRACE_TRACEPARENT_H
@@ -16,6 +17,8 @@
 #include "core/pc_types.h"
 
 #define PC_TRACE_PARENT_LEN      55     /* "00-" 32 "-" 16 "-" 2           */
+#define PC_TRACE_VERSION         0x00   /* the version we parse and send   */
+#define PC_TRACE_VERSION_INVALID 0xff
 #define PC_TRACE_ID_BYTES        16
 #define PC_TRACE_SPAN_BYTES      8
 #define PC_TRACE_FLAG_SAMPLED    0x01
@@ -28,11 +31,15 @@ typedef struct {
 } pc_trace_parent_t;
 
 /*
- * Parse a traceparent field value p[0 .. len).  Accepts exactly
- * "00-" 32*LHEX "-" 16*LHEX "-" 2*LHEX (LHEX = 0-9 a-f) with a trace-id and
- * a parent-id that are not all zeros.  Rejects everything else: another
- * version, uppercase hex, any extra or missing byte, surrounding spaces.
- * PC_OK with *out filled, or PC_DECLINED (invalid: *out is unspecified).
+ * Parse a traceparent field value p[0 .. len).  Accepts
+ * VV "-" 32*LHEX "-" 16*LHEX "-" 2*LHEX (LHEX = 0-9 a-f, VV = 2*LHEX but not
+ * "ff") with a trace-id and a parent-id that are not all zeros; with VV
+ * "00" nothing may follow, with a higher VV the value may go on with "-"
+ * and anything (ignored).  Rejects everything else: uppercase hex, a
+ * missing byte, surrounding spaces, bytes after a 00 header.  PC_OK with
+ * *out filled -- flags as received for 00, only PC_TRACE_FLAG_SAMPLED of
+ * them for a higher version (the only flag 00 defines) -- or PC_DECLINED
+ * (invalid: *out is unspecified).
  */
 pc_rc_t pc_trace_parent_parse(const u_char *p, size_t len, pc_trace_parent_t *out);
 

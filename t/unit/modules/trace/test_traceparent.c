@@ -1,7 +1,7 @@
 /*
  * test_traceparent.c -- modules/trace/traceparent.c: the traceparent
- * validity matrix (W3C Trace Context, version 00 only), formatting, and
- * the X-Request-ID rule.
+ * validity matrix (W3C Trace Context: version 00 strict, higher versions
+ * read as 00 per §3.2.4), formatting, and the X-Request-ID rule.
  */
 #include <stdlib.h>
 
@@ -56,11 +56,11 @@ test_invalid(void)
         "0",
         "00",
         "00-",
-        /* versions other than 00 (future ones included) */
-        "01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+        /* version ff is invalid, whatever follows */
         "ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
-        "cc-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
-        "01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-what-the-future-holds",
+        "ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-abc",
+        /* version 00 has nothing after the flags, not even a new field */
+        "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-abc",
         /* zero ids */
         "00-00000000000000000000000000000000-00f067aa0ba902b7-01",
         "00-4bf92f3577b34da6a3ce929d0e0e4736-0000000000000000-01",
@@ -117,7 +117,109 @@ test_every_position(void)
     }
     ok(bad_all, "a wrong byte at any of the 55 positions is rejected");
     ok(good_all, "any lowercase hex digit in the id and flag positions is accepted");
-    ok(!parse_with(0, '1') && !parse_with(1, '1'), "version digits other than 0 rejected");
+    ok(parse_with(0, '1') && parse_with(1, '1') && parse_with(0, 'c'),
+        "a higher version (10, 01, c0) is read as 00");
+    ok(!parse_with(0, 'F') && !parse_with(1, 'A'), "an uppercase version digit is rejected");
+}
+
+#define FUTURE_IDS "-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-"
+
+/* W3C Trace Context §3.2.4: a version above 00 is parsed as 00 where its
+ * 55 bytes are, and may go on with "-" and fields we do not know. */
+static void
+test_future_version(void)
+{
+    pc_trace_parent_t tp;
+    static const u_char trace[16] = { 0x4b, 0xf9, 0x2f, 0x35, 0x77, 0xb3, 0x4d, 0xa6,
+                                      0xa3, 0xce, 0x92, 0x9d, 0x0e, 0x0e, 0x47, 0x36 };
+    static const u_char parent[8] = { 0x00, 0xf0, 0x67, 0xaa, 0x0b, 0xa9, 0x02, 0xb7 };
+    static const char  *good[] = {
+        "01" FUTURE_IDS "01",
+        "01" FUTURE_IDS "01-what-the-future-holds",
+        "01" FUTURE_IDS "01-",
+        "01" FUTURE_IDS "01-ANY Bytes ~!=,;",
+        "cc" FUTURE_IDS "01-abc",
+        "fe" FUTURE_IDS "00",
+        "0f" FUTURE_IDS "ff-1-2-3",
+        NULL
+    };
+    static const char *bad[] = {
+        /* a 56th byte that does not start a field */
+        "01" FUTURE_IDS "01x",
+        "01" FUTURE_IDS "011",
+        "01" FUTURE_IDS "01 ",
+        "cc" FUTURE_IDS "01_abc",
+        /* short */
+        "01" FUTURE_IDS "0",
+        "01" FUTURE_IDS,
+        "01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7",
+        "01-4bf92f3577b34da6a3ce929d0e0e473-00f067aa0ba902b7-01-abcd",
+        /* the same rules as 00 for what is read */
+        "01-00000000000000000000000000000000-00f067aa0ba902b7-01",
+        "01-4bf92f3577b34da6a3ce929d0e0e4736-0000000000000000-01-abc",
+        "01-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01",
+        "01-4bf92f3577b34da6a3ce929d0e0e4736-00F067AA0BA902B7-01",
+        "01" FUTURE_IDS "0A",
+        "01" FUTURE_IDS "0A-abc",
+        "01-4bf92f3577b34da6a3ce929d0e0e4736_00f067aa0ba902b7-01",
+        "01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7_01",
+        /* the version: two lowercase hex digits and a dash */
+        "0A" FUTURE_IDS "01",
+        "C0" FUTURE_IDS "01-abc",
+        "0g" FUTURE_IDS "01",
+        " 1" FUTURE_IDS "01",
+        "001" FUTURE_IDS "01",
+        "1" FUTURE_IDS "01-abc",
+        "-01" FUTURE_IDS "01",
+        NULL
+    };
+    size_t i;
+
+    for (i = 0; good[i] != NULL; i++)
+        ok(parse(good[i]), "accepts \"%s\"", good[i]);
+    for (i = 0; bad[i] != NULL; i++)
+        ok(!parse(bad[i]), "rejects \"%s\"", bad[i]);
+
+    memset(&tp, 0, sizeof(tp));
+    ok(pc_trace_parent_parse((const u_char *) "01" FUTURE_IDS "01-abc", 59, &tp) == PC_OK,
+        "01 with a new field parses");
+    ok(memcmp(tp.trace_id, trace, 16) == 0, "01: trace-id decoded");
+    ok(memcmp(tp.parent_id, parent, 8) == 0, "01: parent-id decoded");
+    is_int(tp.flags, PC_TRACE_FLAG_SAMPLED, "01: sampled flag kept");
+
+    /* only the sampled bit of a higher version's flags is known */
+    ok(pc_trace_parent_parse((const u_char *) "01" FUTURE_IDS "ff", 55, &tp) == PC_OK
+            && tp.flags == PC_TRACE_FLAG_SAMPLED,
+        "01 flags ff: only the sampled bit kept");
+    ok(pc_trace_parent_parse((const u_char *) "02" FUTURE_IDS "fe-x", 59, &tp) == PC_OK
+            && tp.flags == 0,
+        "02 flags fe: unknown bits dropped");
+    ok(pc_trace_parent_parse((const u_char *) "00" FUTURE_IDS "ff", 55, &tp) == PC_OK
+            && tp.flags == 0xff,
+        "00 flags ff: kept as received");
+}
+
+/* Every prefix of a future-version header with a new field, fed one
+ * byte longer each time: invalid below 55 bytes, valid from 55 on (the
+ * 56th byte is the dash), whatever the new field holds. */
+static void
+test_future_prefixes(void)
+{
+    static const char full[] = "01" FUTURE_IDS "09-00-xyz";
+    pc_trace_parent_t tp;
+    size_t            n;
+    int               each = 1;
+
+    for (n = 0; n <= sizeof(full) - 1; n++) {
+        int want = n >= PC_TRACE_PARENT_LEN;
+        int got = pc_trace_parent_parse((const u_char *) full, n, &tp) == PC_OK;
+
+        if (got != want || (got && tp.flags != PC_TRACE_FLAG_SAMPLED)) {
+            diag("prefix of %zu bytes: got %d", n, got);
+            each = 0;
+        }
+    }
+    ok(each, "every prefix: invalid below 55 bytes, valid from 55 on, flags 09 -> 01");
 }
 
 static void
@@ -179,6 +281,8 @@ main(void)
     test_valid();
     test_invalid();
     test_every_position();
+    test_future_version();
+    test_future_prefixes();
     test_format();
     test_request_id();
     return done_testing();
