@@ -141,6 +141,96 @@ ok($pc->alive, 'still running');
 unlike($pc->error_log, qr/\[(?:alert|crit)\]/, 'no alert in the error log');
 is($pc->stop, 0, 'exit 0');
 
+# --- the database overwritten in place under running workers ----------------------------------
+# `cp new.mmdb GeoIP.mmdb` rewrites the loaded file's own inode: first
+# truncated to nothing, then filled.  The loaded generation answers from
+# its private copy (no SIGBUS, no crash loop, no garbage), a reload with
+# the broken file is refused, and a good file plus SIGHUP is picked up.
+{
+    my $g = Test::Portcullis->new(files => { 'geo/live.mmdb' => '' }, start => 0, conf => <<"CONF");
+error_log logs/error.log info;
+worker_processes 1;
+events { }
+http {
+    geoip_database geo/live.mmdb;
+    server {
+        listen 127.0.0.1:%%PORT%%;
+        location / { return 200 "$show"; }
+    }
+}
+CONF
+    my $live = $g->path('geo/live.mmdb');
+    gen_db($live);
+    ok($g->start(workers => 1), 'in place: started');
+    my $gp = $g->port;
+    my ($worker) = $g->worker_pids;
+    my $de = 'cc=DE|name=Germany|cont=EU|asn=64512|org=Portcullis Loopback';
+    my $fr = 'cc=FR|name=France|cont=EU|asn=64513|org=Second Loopback';
+    my $lookups_ok = sub {
+        my ($what) = @_;
+        my $bad = '';
+        for (1 .. 5) {
+            my $a = show($gp);
+            my $b = show($gp, '/', _local => '127.0.0.2');
+            $bad = "127.0.0.1: $a, 127.0.0.2: $b" if $a ne $de || $b ne $fr;
+        }
+        is($bad, '', "in place: $what: lookups answer from the loaded copy");
+    };
+    $lookups_ok->('a good database');
+    unlike(slurp("/proc/$worker/maps"), qr/\Q$live\E/, 'the worker does not map the file itself');
+
+    my $good = slurp($live);
+    my $v2 = slurp(gen_db("$TMP/inplace-v2.mmdb", 'v2'));
+    spew($live, '');
+    $lookups_ok->('truncated to nothing (a cp caught at its start)');
+    spew($live, substr($v2, 0, 1000));
+    $lookups_ok->('the first 1000 bytes of another database');
+    spew($live, join('', map { chr(($_ * 7919) % 251) } 1 .. length $good));
+    $lookups_ok->('garbage of the same length');
+    is(join(',', $g->worker_pids), $worker, 'in place: the same worker still serves');
+    unlike($g->error_log, qr/exited on signal/, 'in place: no worker died');
+
+    ok(!defined $g->reload, 'in place: a reload with the garbage fails');
+    like($g->{reload_error} // '', qr/geoip_database "\Q$live\E": /, 'the error names the file: '
+         . ($g->{reload_error} // ''));
+    $lookups_ok->('after the failed reload');
+
+    spew($live, $v2);
+    ok(defined $g->reload, 'in place: reload after a good database is copied over it');
+    ok(wait_until(sub { show($gp) =~ /^cc=CA\|name=Canada\|/ }, 10), 'the new database answers: ' . show($gp));
+
+    # file descriptors and mappings do not pile up over reloads
+    my $fds = sub {
+        my ($pid) = @_;
+        opendir(my $d, "/proc/$pid/fd") or return -1;
+        return scalar grep { /^\d+$/ } readdir $d;
+    };
+    my $geo_fds = sub {
+        my ($pid) = @_;
+        opendir(my $d, "/proc/$pid/fd") or return -1;
+        return join ',', grep { /memfd|geoip|mmdb/ } map { readlink("/proc/$pid/fd/$_") // '' } readdir $d;
+    };
+    my $maps = sub { scalar(() = slurp("/proc/$_[0]/maps") =~ /portcullis-geoip/g) };
+    my ($w0) = $g->wait_workers(1);
+    my ($m0, $wf0) = ($fds->($g->pid), $fds->($w0));
+    for my $i (1 .. 3) {
+        ok(defined $g->reload, "in place: reload $i");
+    }
+    my $w1 = $w0;
+    ok(wait_until(sub { my @w = $g->worker_pids; $w1 = $w[0] if @w == 1; return @w == 1 && $w1 != $w0 }, 10),
+       'in place: a new worker after the reloads');
+    ok(wait_until(sub { $fds->($g->pid) == $m0 }, 5), "master: as many fds as before the reloads ($m0): "
+       . $fds->($g->pid));
+    ok(wait_until(sub { $fds->($w1) == $wf0 }, 5), "worker: as many fds as the previous one ($wf0): " . $fds->($w1));
+    is($geo_fds->($g->pid) . '|' . $geo_fds->($w1), '|', 'no database or memfd fd left open');
+    ok(wait_until(sub { $maps->($g->pid) <= 1 }, 5), 'master: one mapped copy, not one per reload: '
+       . $maps->($g->pid));
+    is($maps->($w1), 1, 'worker: one mapped copy');
+    like(show($gp), qr/^cc=CA\|/, 'in place: still the new data');
+    unlike($g->error_log, qr/exited on signal|\[(?:alert|crit)\]/, 'in place: no crash, no alert');
+    is($g->stop, 0, 'exit 0');
+}
+
 # --- several databases: the first that knows the field answers ---------------------------------
 {
     my $v4 = gen_db("$TMP/v4only.mmdb", 'v4only');
