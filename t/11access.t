@@ -75,6 +75,7 @@ http {
         set_real_ip_from 127.0.0.1;
         set_real_ip_from 10.9.0.0/16;
         location / { return 200 "$remote_addr"; }
+        location /port { return 200 "$remote_addr|$remote_port"; }
         location /acl/ { deny 192.0.2.1; allow all; }
     }
     server {
@@ -93,6 +94,17 @@ CONF
     is(bd($p, '/', '127.0.0.1', 'X-Forwarded-For' => '2001:db8::5'), '2001:db8::5', 'IPv6 real address');
     is(bd($p, '/', '127.0.0.1', 'X-Forwarded-For' => '203.0.113.9, 192.0.2.8'), '192.0.2.8',
         'list: the last address (the one the trusted peer saw)');
+    is(bd($p, '/port', '127.0.0.1', 'X-Forwarded-For' => '192.0.2.7'), '192.0.2.7|',
+        'real address without a port: $remote_port empty (nginx)');
+    is(bd($p, '/port', '127.0.0.1', 'X-Forwarded-For' => '192.0.2.7:5555'), '192.0.2.7|5555',
+        'ADDR:PORT: the address and $remote_port');
+    is(bd($p, '/port', '127.0.0.1', 'X-Forwarded-For' => '10.1.1.1, [2001:db8::5]:443'), '2001:db8::5|443',
+        '[IPv6]:PORT');
+    like(bd($p, '/port', '127.0.0.1', 'X-Forwarded-For' => '192.0.2.7:0'), qr/^127\.0\.0\.1\|\d+$/,
+        'port 0: not an address, the peer stays');
+    like(bd($p, '/port', '127.0.0.1', 'X-Forwarded-For' => '192.0.2.7:99999'), qr/^127\.0\.0\.1\|\d+$/,
+        'a port out of range: not an address, the peer (and its port) stay');
+    like(bd($p, '/port', '127.0.0.1'), qr/^127\.0\.0\.1\|\d+$/, 'no field: the peer\'s own port');
     is(allowed(st($p, '/acl/', '127.0.0.1', 'X-Forwarded-For' => '192.0.2.1')), 'denied', 'ACLs apply to the real address');
     is(allowed(st($p, '/acl/', '127.0.0.1', 'X-Forwarded-For' => '192.0.2.2')), 'allowed', 'ACL allows another real address');
     is(allowed(st($p, '/acl/', '127.0.0.2', 'X-Forwarded-For' => '192.0.2.1')), 'allowed', 'an untrusted peer is judged by its own address');

@@ -259,12 +259,32 @@ last_header(pc_http_request_t *r, const pc_str_t *name)
     return v;
 }
 
-/* The last comma-separated element of v, without surrounding spaces and
- * IPv6 brackets, parsed as an address. */
+/* "1..65535" in [p, end) into *port. */
 static pc_rc_t
-parse_last_addr(pc_str_t v, struct sockaddr_storage *ss)
+parse_port(const u_char *p, const u_char *end, uint16_t *port)
 {
-    const u_char *p = v.data + v.len, *start;
+    uint32_t v = 0;
+
+    if (p == end || end - p > 5)
+        return PC_ERROR;
+    for (; p < end; p++) {
+        if (*p < '0' || *p > '9')
+            return PC_ERROR;
+        v = v * 10 + (uint32_t) (*p - '0');
+    }
+    if (v == 0 || v > 65535)
+        return PC_ERROR;
+    *port = (uint16_t) v;
+    return PC_OK;
+}
+
+/* The last comma-separated element of v, without surrounding spaces,
+ * parsed as an address: "1.2.3.4", "1.2.3.4:80", "::1", "[::1]" or
+ * "[::1]:80" (nginx accepts a port too).  *port is 0 without one. */
+static pc_rc_t
+parse_last_addr(pc_str_t v, struct sockaddr_storage *ss, uint16_t *port)
+{
+    const u_char *p = v.data + v.len, *start, *colon;
     char text[INET6_ADDRSTRLEN + 1];
     unsigned maxbits;
     size_t len;
@@ -276,9 +296,24 @@ parse_last_addr(pc_str_t v, struct sockaddr_storage *ss)
         start--;
     while (start < p && (*start == ' ' || *start == '\t'))
         start++;
-    if (p - start >= 2 && *start == '[' && p[-1] == ']') {
+    *port = 0;
+    if (p - start >= 2 && *start == '[') {
+        colon = memchr(start, ']', (size_t) (p - start));
+        if (colon == NULL)
+            return PC_ERROR;
+        if (colon + 1 < p
+            && (colon[1] != ':' || parse_port(colon + 2, p, port) != PC_OK))
+        {
+            return PC_ERROR;
+        }
         start++;
-        p--;
+        p = colon;
+    } else if ((colon = memchr(start, ':', (size_t) (p - start))) != NULL
+               && memchr(colon + 1, ':', (size_t) (p - colon - 1)) == NULL)
+    {
+        if (parse_port(colon + 1, p, port) != PC_OK)
+            return PC_ERROR;
+        p = colon;          /* one colon: IPv4 with a port */
     }
     len = (size_t) (p - start);
     if (len == 0 || len >= sizeof(text))
@@ -293,8 +328,9 @@ parse_last_addr(pc_str_t v, struct sockaddr_storage *ss)
  * the real_ip_header field is present, the client address becomes the last
  * address of its last occurrence (nginx's non-recursive behaviour); a value
  * that is not an IP address leaves the peer in place.  Updates r->remote,
- * r->remotelen, r->remote_addr (text in r->pool) and r->remote_port (0: the
- * header carries no port).  Always PC_DECLINED, or PC_ERROR on ENOMEM.
+ * r->remotelen, r->remote_addr (text in r->pool) and r->remote_port (the
+ * field's port; 0 when it has none: $remote_port is then empty, as in
+ * nginx).  Always PC_DECLINED, or PC_ERROR on ENOMEM.
  */
 pc_rc_t
 pc_http_realip_handler(pc_http_request_t *r)
@@ -302,6 +338,7 @@ pc_http_realip_handler(pc_http_request_t *r)
     pc_http_core_conf_t *conf = server_conf(r);
     struct sockaddr_storage ss;
     pc_str_t v, text;
+    uint16_t port;
 
     if (conf == NULL || conf->real_ip_header.len == 0 || conf->real_ip_from == NULL
         || r->c == NULL)
@@ -311,17 +348,21 @@ pc_http_realip_handler(pc_http_request_t *r)
     if (first_match(conf->real_ip_from, (const struct sockaddr *) &r->c->peer) == NULL)
         return PC_DECLINED;
     v = last_header(r, &conf->real_ip_header);
-    if (v.data == NULL || parse_last_addr(v, &ss) != PC_OK) {
+    if (v.data == NULL || parse_last_addr(v, &ss, &port) != PC_OK) {
         pc_log(PC_LOG_DEBUG, 0, "real_ip: no usable \"%.*s\" field",
                (int) conf->real_ip_header.len, (const char *) conf->real_ip_header.data);
         return PC_DECLINED;
     }
     if (pc_http_addr_text(r->pool, (const struct sockaddr *) &ss, &text) != PC_OK)
         return PC_ERROR;
+    if (ss.ss_family == AF_INET)
+        ((struct sockaddr_in *) &ss)->sin_port = htons(port);
+    else
+        ((struct sockaddr_in6 *) &ss)->sin6_port = htons(port);
     r->remote = ss;
     r->remotelen = ss.ss_family == AF_INET ? sizeof(struct sockaddr_in)
                                            : sizeof(struct sockaddr_in6);
     r->remote_addr = text;
-    r->remote_port = 0;
+    r->remote_port = port;
     return PC_DECLINED;
 }

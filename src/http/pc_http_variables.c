@@ -482,6 +482,11 @@ var_remote_port(pc_http_request_t *r, pc_str_t *out, uintptr_t data)
     PC_UNUSED(data);
     if (port == 0 && r->remote_addr.len == 0 && r->c != NULL)
         port = sockaddr_port((const struct sockaddr *) &r->c->peer);
+    if (port == 0) {
+        /* real_ip from a field without a port: none is known (nginx) */
+        *out = (pc_str_t) pc_null_string;
+        return PC_OK;
+    }
     return num_value(r, out, port);
 }
 
