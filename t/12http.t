@@ -112,6 +112,51 @@ my $p = $pc->port;
     $c->close;
 }
 {
+    # The client did not wait: the body came with the head.  It is drained
+    # like any other and the connection stays open (as nginx does); and
+    # the body is not mistaken for the next request.
+    my $c = client($p);
+    $c->send("POST /hello HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\nab");
+    my $r = $c->read_response(timeout => 5);
+    is($r && $r->{status}, 200, 'Expect with the body sent at once: 200');
+    unlike($r && $r->{headers}{connection} // '', qr/close/i, 'Expect with the body sent at once: keep-alive');
+    $c->send("GET /after2 HTTP/1.1\r\nHost: x\r\n\r\n");
+    my $n = $c->read_response(timeout => 5);
+    like($n && $n->{body} // '', qr{uri=/after2 }, 'Expect with the body sent at once: the next request is served');
+    $c->close;
+
+    # the same with a chunked body, and with the body in a second write
+    $c = client($p);
+    $c->send("POST /hello HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nTransfer-Encoding: chunked\r\n\r\n"
+        . "2\r\nab\r\n0\r\n\r\nGET /after3 HTTP/1.1\r\nHost: x\r\n\r\n");
+    my @r = map { $c->read_response(timeout => 5) } 1 .. 2;
+    is($r[0] && $r[0]{status}, 200, 'Expect, chunked body sent at once: 200');
+    like($r[1] && $r[1]{body} // '', qr{uri=/after3 }, 'Expect, chunked body sent at once: pipelined request served');
+    $c->close;
+
+    # a client that waits for 100 Continue and gets a final response
+    # instead: its body may or may not follow, so the connection closes
+    ($r) = http_request($p, method => 'POST', path => '/hello', keepalive => 1, timeout => 3,
+        headers => [Expect => '100-continue', 'Content-Length' => 5]);
+    is($r->{status}, 200, 'Expect, body held back: 200');
+    like($r->{headers}{connection} // '', qr/close/i, 'Expect, body held back: Connection: close');
+    ok($r->{closed}, 'Expect, body held back: closed');
+}
+{
+    # RFC 3986 port = *DIGIT: "Host: a:" is host a; RFC 9110 §5.6.1: empty
+    # list elements in Transfer-Encoding are ignored
+    my ($raw) = http_raw($p, "GET /emptyport HTTP/1.1\r\nHost: a:\r\nConnection: close\r\n\r\n", 5);
+    like($raw, qr{^HTTP/1\.1 200 }, 'Host with an empty port: 200');
+    ($raw) = http_raw($p, "POST /te HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: ,chunked\r\n"
+        . "Connection: close\r\n\r\n2\r\nab\r\n0\r\n\r\n", 5);
+    like($raw, qr{^HTTP/1\.1 200 }, 'Transfer-Encoding: ,chunked: 200');
+    ($raw) = http_raw($p, "POST /te HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked ,\r\n"
+        . "Connection: close\r\n\r\n2\r\nab\r\n0\r\n\r\n", 5);
+    like($raw, qr{^HTTP/1\.1 200 }, 'Transfer-Encoding: chunked , : 200');
+    ($raw) = http_raw($p, "POST /te HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: ,gzip,,chunked\r\n\r\n", 5);
+    like($raw, qr{^HTTP/1\.1 501 }, 'Transfer-Encoding: ,gzip,,chunked: still 501');
+}
+{
     # HTTP/1.0 never gets 100 Continue
     my ($raw) = http_raw($p, "POST /exp HTTP/1.0\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\nhello", 5);
     unlike($raw, qr{^HTTP/1\.\d 100}, 'HTTP/1.0 with Expect: no interim response');

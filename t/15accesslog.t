@@ -25,13 +25,19 @@ http {
     access_log logs/custom.log custom;
     access_log logs/jsonish.log jsonish;
     access_log logs/cond.log custom if=$arg_log;
-    log_redact_args token secret;
+    log_redact_args token secret api_key;
     server {
         listen 127.0.0.1:%%PORT%%;
         location / { return 200 "hello"; }
         location /quiet/ { access_log off; return 200 "quiet"; }
         location /own/ { access_log logs/own.log custom; return 200 "own"; }
         location /deny/ { deny all; }
+    }
+    server {
+        listen 127.0.0.1:%%PORT2%%;
+        client_header_timeout 1s;
+        access_log logs/slow.log custom;
+        location / { return 200 "slow"; }
     }
 }
 CONF
@@ -106,6 +112,41 @@ $l = wait_line('access.json', qr{"/r\?}, 5);
 unlike($l // '', qr/SECRET1|SECRET2/, 'log_redact_args: json uri redacted');
 ok(!grep({ /SECRET/ } map { lines($_) } qw(combined.log custom.log access.json jsonish.log)), 'no secret anywhere');
 
+# Backends decode argument names: a name that reads as a redacted one under
+# any plausible decoding is redacted too, and its whole raw value up to the
+# next '&' (';' is a separator for some parsers, so it starts a name too).
+{
+    my @cases = (
+        [ '%74oken=ESC1',       '%74oken=***',       'a percent-encoded name' ],
+        [ 'to%6b%65n=ESC2',     'to%6b%65n=***',     'lower-case escapes' ],
+        [ '%54%4F%4B%45%4E=ESC3', '%54%4F%4B%45%4E=***', 'an encoded name in another case' ],
+        [ 'TOKEN=ESC4',         'TOKEN=***',         'another case' ],
+        [ 'token[]=ESC5',       'token[]=***',       'an array name (PHP, Rails)' ],
+        [ 'token%5B0%5D=ESC6',  'token%5B0%5D=***',  'an encoded array name' ],
+        [ 'api.key=ESC7',       'api.key=***',       "PHP's '.' for '_'" ],
+        [ 'api+key=ESC8',       'api+key=***',       "'+' as a space, PHP's ' ' for '_'" ],
+        [ '+token=ESC9',        '+token=***',        'a leading space (PHP drops it)' ],
+        [ 'x=1;secret=ESC10',   'x=1;secret=***',    "';' as a separator" ],
+        [ 'token=ESC11;ESC12',  'token=***',         "a value hidden whole up to '&', ';' included" ],
+    );
+    for my $c (@cases) {
+        my ($q, $want, $what) = @$c;
+        http_get($p, "/rd?$q&b=keep");
+        my $line = wait_line('custom.log', qr{\|/rd\|\Q$want\E&b=keep\|});
+        ok($line, "log_redact_args: $what ($q)") or diag(join("\n", grep { /\/rd\|/ } lines('custom.log')));
+    }
+    http_get($p, '/rd2?%74okenx=keep1&tokens=keep2&xtoken=keep3&token%5F=keep4&b=end');
+    ok(wait_line('custom.log', qr{\|/rd2\|%74okenx=keep1&tokens=keep2&xtoken=keep3&token%5F=keep4&b=end\|}),
+        'log_redact_args: longer or different decoded names are kept');
+    $l = wait_line('combined.log', qr{"GET /rd2\?});
+    $l = wait_line('combined.log', qr{"GET /rd\?token=\*\*\*&b=keep HTTP/1\.1"});
+    ok($l, 'log_redact_args: $request redacted up to the space before the version');
+    ok(wait_until(sub { (grep { /"\/rd\?/ } lines('access.json')) >= scalar @cases }, 5),
+        'json: every decoded-name request logged');
+    my @leak = grep { /ESC\d/ } map { lines($_) } qw(combined.log custom.log access.json jsonish.log);
+    is(scalar @leak, 0, 'no value of a decoded redacted name anywhere') or diag(join("\n", @leak));
+}
+
 # --- if=, off, per-location, errors ----------------------------------------------------------------
 http_get($p, '/if1?log=1');
 http_get($p, '/if0?log=0');
@@ -124,6 +165,47 @@ ok(!grep({ /\/own\/x/ } lines('custom.log')), 'a location access_log replaces th
 ok(wait_line('custom.log', qr{\|/deny/x\|-\|403\|}), 'a 403 is logged with its status');
 ok(wait_line('custom.log', qr{\|400\|}), 'a malformed request is logged with 400');
 cmp_ok(scalar(grep { /\|\/if1\|/ } lines('custom.log')), '==', 1, 'one line per request');
+
+# --- a head that fails after its request line was complete -----------------------------------------
+# nginx logs the request line (and method, URI) whenever it was parsed,
+# whatever then went wrong with the head.
+{
+    my $p2 = $pc->port(2);
+    my $c = client($p2);
+    $c->send("GET /slow/a?x=1 HTTP/1.1\r\n");
+    select(undef, undef, undef, 0.3);
+    $c->send("Host: h408\r\nX-A: dri");          # the head never ends: 408
+    my ($d) = $c->read_until_close(5);
+    like($d // '', qr{^HTTP/1\.1 408 }, 'client_header_timeout: 408');
+    ok(wait_line('slow.log', qr{^127\.0\.0\.1\|GET\|/slow/a\|x=1\|408\|-$}),
+        '408 on a drip-fed head: method, $uri and $args logged')
+        or diag(join("\n", lines('slow.log')));
+
+    $c = client($p2);
+    $c->send("GET /slow/b?token=TSEC HTTP/1.1\r\nHost: a\r\n");
+    select(undef, undef, undef, 0.2);
+    $c->close;                                    # cut mid-head: 400
+    ok(wait_line('slow.log', qr{^127\.0\.0\.1\|GET\|/slow/b\|token=\*\*\*\|400\|-$}),
+        'head cut by the client: logged as 400 with its request, redacted')
+        or diag(join("\n", lines('slow.log')));
+
+    ($d) = http_raw($p2, "GET /slow/c HTTP/1.1\r\nHost: a\r\nBad Name: x\r\n\r\n", 5);
+    like($d // '', qr{^HTTP/1\.1 400 }, 'malformed field: 400');
+    ok(wait_line('slow.log', qr{^127\.0\.0\.1\|GET\|/slow/c\|-\|400\|-$}),
+        '400 on a malformed field: method and $uri logged');
+
+    ($d) = http_raw($p2, "GET /slow/d HTTP/1.1\r\nHost: a\r\nX-Big: " . ('b' x 70000) . "\r\n\r\n", 5);
+    like($d // '', qr{^HTTP/1\.1 431 }, 'head too large: 431');
+    ok(wait_line('slow.log', qr{^127\.0\.0\.1\|GET\|/slow/d\|-\|431\|-$}),
+        '431: method and $uri logged');
+
+    $c = client($p2);
+    $c->send("GET /slow/e HTTP/1.1");             # the line never ends
+    ($d) = $c->read_until_close(5);
+    like($d // '', qr{^HTTP/1\.1 408 }, 'incomplete request line: 408');
+    ok(wait_line('slow.log', qr{^127\.0\.0\.1\|-\|-\|-\|408\|-$}),
+        'an incomplete request line is not logged as one');
+}
 
 # --- lines are whole under concurrency ---------------------------------------------------------------
 {

@@ -44,8 +44,10 @@
  *  - Host (and an absolute-form or authority-form authority) is reg-name of
  *    ALPHA / DIGIT / "-" / "." / "_" (no leading dot, no ".."), a dotted IPv4
  *    (a reg-name as far as syntax goes), or "[" IPv6 "]" (hex digits, ':'
- *    and '.', at least one ':'), then optionally ":" and 1-5 digits <= 65535.
- *    Userinfo ('@'), percent-escapes and empty ports are refused.  HTTP/1.1
+ *    and '.', at least one ':'), then optionally ":" and 0-5 digits <= 65535
+ *    (an empty port, "a:", is valid RFC 3986 syntax and means no port;
+ *    CONNECT still needs digits).  Userinfo ('@') and percent-escapes are
+ *    refused.  HTTP/1.1
  *    needs exactly one Host field even with an absolute-form target (RFC
  *    9112 §3.2); its value may be empty only when the target carries the
  *    authority (absolute-form, CONNECT), and a non-empty value is validated
@@ -55,7 +57,9 @@
  *    comma list is refused, even "5, 5"; repeated fields with the same value
  *    collapse, differing ones are 400 / 502.
  *  - Transfer-Encoding: the fields form one list of bare tokens (a coding
- *    with parameters or an empty list element is 400).  Known codings are
+ *    with parameters is 400; empty list elements, ",chunked" or "chunked ,",
+ *    are ignored as RFC 9110 §5.6.1 requires, and a list with no element
+ *    at all does not end in chunked).  Known codings are
  *    chunked, gzip, x-gzip, deflate, compress, x-compress and identity.
  *    Decision, in this order: TE in an HTTP/1.0 message -> 400; TE together
  *    with Content-Length -> 400; any unknown coding -> 501 ("foo",
@@ -477,14 +481,15 @@ parse_version(const u_char *v)
     return VERSION_UNSUPPORTED;
 }
 
-/* ":" 1*5DIGIT <= 65535 filling [s, s + n) exactly. */
+/* ":" 0*5DIGIT <= 65535 filling [s, s + n) exactly; the digits may be
+ * absent (RFC 3986 port = *DIGIT, "a:") unless need_port. */
 static int
-port_valid(const u_char *s, size_t n)
+port_valid(const u_char *s, size_t n, int need_port)
 {
     size_t i;
     uint32_t port = 0;
 
-    if (n < 2 || n > 6 || s[0] != ':') {
+    if (n < 1 + (size_t) (need_port != 0) || n > 6 || s[0] != ':') {
         return 0;
     }
     for (i = 1; i < n; i++) {
@@ -586,7 +591,7 @@ host_valid(const u_char *s, size_t n, int need_port, size_t avail)
     if (i == n) {
         return !need_port;
     }
-    return port_valid(s + i, n - i);
+    return port_valid(s + i, n - i, need_port);
 }
 
 /* Skip SP / HTAB forward from i, and backward from e. */
@@ -703,6 +708,9 @@ on_transfer_encoding(pc_http_parser_t *p, const u_char *b, size_t v, size_t ve)
 
     p->flags |= F_TE;
     while (list_next(b, &i, ve, &s, &e)) {
+        if (s == e) {
+            continue; /* RFC 9110 §5.6.1: ignore empty elements */
+        }
         if (!is_token(b, s, e)) {
             return fail(p, 400, "invalid Transfer-Encoding");
         }
@@ -1096,6 +1104,7 @@ on_line(pc_http_parser_t *p, const u_char *b, size_t s, size_t e, size_t len)
     rc = p->is_response ? status_line(p, b, s, e) : request_line(p, b, s, e, len);
     if (rc == PC_AGAIN) {
         p->state = ST_HEADERS;
+        p->h->line_ok = !p->is_response;
     }
     return rc;
 }

@@ -106,6 +106,10 @@ typedef struct {
     unsigned        conn_upgrade:1;           /* Connection: upgrade token seen    */
     unsigned        has_upgrade:1;            /* an Upgrade header is present      */
     unsigned        expect_continue:1;        /* Expect: 100-continue              */
+    unsigned        line_ok:1;                /* the request line was complete and
+                                                 valid (set even when a later
+                                                 field fails: errors are logged
+                                                 with their request)            */
 
     /* header fields, in order of arrival (the array is the caller's) */
     pc_http_header_t *headers;

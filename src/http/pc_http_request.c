@@ -521,6 +521,28 @@ set_request_line(pc_http_request_t *r)
                                    b + h->method_off };
 }
 
+/* What a failed head (malformed, too large, timed out, cut) told, for the
+ * logs, as nginx logs it: the peer, the request line once parsed; $uri,
+ * $args and $host once it was valid (and Host accepted).  Best effort. */
+static void
+set_partial(pc_http_request_t *r)
+{
+    pc_http_head_t *h = &r->head;
+
+    (void) set_remote(r);
+    if (h->version == 0)
+        return;
+    set_request_line(r);
+    if (!h->line_ok)
+        return;
+    if (h->has_query)
+        r->args = (pc_str_t) { h->query_len, r->head_buf + h->query_off };
+    if (set_uri(r) != PC_OK)
+        r->uri.len = 0;
+    if (h->host_len > 0)
+        (void) set_host(r);
+}
+
 /* Fill the request fields from the parsed head and choose the server.
  * PC_OK, an HTTP status, or PC_ERROR. */
 static pc_rc_t
@@ -591,9 +613,7 @@ request_start(pc_http_conn_t *hc, pc_rc_t parse_rc)
     pc_conn_timer_set(c, 0);
     hc->busy++;
     if (parse_rc != PC_OK) {
-        if (r->head.version != 0)
-            set_request_line(r);
-        (void) set_remote(r);
+        set_partial(r);
         r->request_length = (uint64_t) (hc->in->last - hc->in->pos);
         pc_http_send_error(r, r->head.error_status ? r->head.error_status : 400,
                            r->head.error != NULL ? r->head.error : "bad request");
@@ -711,14 +731,31 @@ read_head(pc_http_conn_t *hc)
         return;
     }
     /* EOF or error.  Mid-head it is logged as a 400, like nginx. */
-    if (hc->req != NULL)
+    if (hc->req != NULL) {
         hc->req->r.status = 400;
+        hc->req->r.request_length = (uint64_t) (hc->in->last - hc->in->pos);
+        set_partial(&hc->req->r);
+    }
     conn_close(hc);
 }
 
 /* ---------------------------------------------------------------------
  * Ending a request: LOG phase, keep-alive, pipelining, close
  * ------------------------------------------------------------------- */
+
+/* A client sent "Expect: 100-continue", had no 100 Continue, and may hold
+ * its body back: the next bytes may be the body or the next request, so no
+ * reuse.  But RFC 9110 §10.1.1 lets it send without waiting: once a body
+ * byte is here, the body is drained like any other. */
+static bool
+expect_waiting(pc_http_req_t *req)
+{
+    pc_http_request_t *r = &req->r;
+    const pc_buf_t    *in = r->hc->in;
+
+    return r->head.expect_continue && !r->expect_sent && req->body_raw == 0
+           && req->body_in == 0 && (in == NULL || in->pos == in->last);
+}
 
 /* Contract: whether the connection may serve another request after this
  * response; pure decision from r, the connection and the worker state. */
@@ -737,7 +774,7 @@ pc_http_req_keepalive(pc_http_req_t *req)
     if (r->body_done)
         return true;
     /* The body must still be drainable for the next request to be parsed. */
-    if (req->body_status != 0 || (r->head.expect_continue && !r->expect_sent))
+    if (req->body_status != 0 || expect_waiting(req))
         return false;
     return !(ccf->client_max_body_size != 0 && r->head.body == PC_HTTP_BODY_LENGTH
              && (uint64_t) r->head.content_length > ccf->client_max_body_size);
@@ -1126,6 +1163,24 @@ body_recv(pc_http_req_t *req, int may_continue)
     return req->body_status = 400;
 }
 
+/* Take body bytes already in the socket, arming nothing: for a body that
+ * may never come (expect_waiting). */
+static void
+body_peek(pc_http_req_t *req)
+{
+    pc_buf_t *in;
+    ssize_t   n;
+
+    if (req->r.c->eof || req->r.c->error || body_room(req) != PC_OK)
+        return;
+    in = req->r.hc->in;
+    n = pc_conn_recv(req->r.c, in->last, (size_t) (in->end - in->last));
+    if (n > 0) {
+        in->last += n;
+        req->body_raw += (uint64_t) n;
+    }
+}
+
 static pc_rc_t
 body_read(pc_http_req_t *req, const u_char **data, size_t *len, int may_continue)
 {
@@ -1195,9 +1250,12 @@ pc_http_body_discard(pc_http_request_t *r)
     if (r->body_done || req->discarding)
         return;
     r->discard_body = 1;
-    /* A client waiting for 100 Continue never sends the body; a declared
-     * body over the limit is not worth reading: close after the response. */
-    if (req->body_status != 0 || (r->head.expect_continue && !r->expect_sent)
+    /* A client waiting for 100 Continue never sends the body (one that did
+     * not wait may have: look once); a declared body over the limit is not
+     * worth reading: close after the response. */
+    if (expect_waiting(req))
+        body_peek(req);
+    if (req->body_status != 0 || expect_waiting(req)
         || (ccf->client_max_body_size != 0 && r->head.body == PC_HTTP_BODY_LENGTH
             && (uint64_t) r->head.content_length > ccf->client_max_body_size))
     {

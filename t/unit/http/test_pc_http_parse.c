@@ -361,6 +361,9 @@ test_host(void)
         "127.0.0.1",
         "host:0",
         "host:65535",
+        "a:",
+        "a.b.:",
+        "127.0.0.1:",
         "[::1]",
         "[::1]:80",
         "[2001:db8::1]",
@@ -373,7 +376,9 @@ test_host(void)
         "u@h:80",
         ".a",
         "a..b",
-        "a:",
+        ":",
+        ":80",
+        "a::",
         "a:65536",
         "a:123456",
         "a:1x",
@@ -384,7 +389,7 @@ test_host(void)
         "[zz::1]",
         "[1.2.3.4]",
         "[::1]x",
-        "[::1]:",
+        "[::1]::",
         "a/b",
         "a%20b",
         "a,b",
@@ -427,6 +432,14 @@ test_host(void)
     BAD("invalid Host with absolute-form", "GET http://h/ HTTP/1.1\r\nHost: a@b\r\n\r\n", 400);
     GOOD("empty Host with CONNECT", "CONNECT h:1 HTTP/1.1\r\nHost:\r\n\r\n");
     is_int(r.h.host_len, 3, "CONNECT authority used");
+    GOOD("Host with empty port and OWS", "GET / HTTP/1.1\r\nHost: a: \r\n\r\n");
+    is_int(r.h.host_len, 2, "empty port: Host value a:");
+    GOOD("IPv6 Host with empty port", "GET / HTTP/1.1\r\nHost: [::1]:\r\n\r\n");
+    GOOD("absolute-form with empty port", "GET http://h:/x HTTP/1.1\r\nHost: h\r\n\r\n");
+    is_int(r.h.host_len, 2, "absolute-form authority h:");
+    is_int(r.h.path_len, 2, "absolute-form path after h:");
+    BAD("CONNECT with empty port", "CONNECT h: HTTP/1.1\r\nHost: h\r\n\r\n", 400);
+    BAD("CONNECT IPv6 with empty port", "CONNECT [::1]: HTTP/1.1\r\nHost: h\r\n\r\n", 400);
     GOOD("1.0 without Host", "GET / HTTP/1.0\r\n\r\n");
     ok(!r.h.has_host, "1.0: has_host 0");
     BAD("1.0 with two Host", "GET / HTTP/1.0\r\nHost: a\r\nHost: b\r\n\r\n", 400);
@@ -615,13 +628,67 @@ test_transfer_encoding(void)
         "POST / HTTP/1.1\r\nHost: a\r\n"
         "Transfer-Encoding:\r\n\r\n",
         400);
-    BAD("chunked, (empty)",
+    /* RFC 9110 §5.6.1: empty list elements are accepted and ignored */
+    GOOD("chunked, (empty)",
         "POST / HTTP/1.1\r\nHost: a\r\n"
-        "Transfer-Encoding: chunked,\r\n\r\n",
+        "Transfer-Encoding: chunked,\r\n\r\n");
+    is_int(r.h.body, PC_HTTP_BODY_CHUNKED, "chunked, : body CHUNKED");
+    GOOD(", chunked",
+        "POST / HTTP/1.1\r\nHost: a\r\n"
+        "Transfer-Encoding: , chunked\r\n\r\n");
+    is_int(r.h.body, PC_HTTP_BODY_CHUNKED, ", chunked: body CHUNKED");
+    GOOD(",chunked",
+        "POST / HTTP/1.1\r\nHost: a\r\n"
+        "Transfer-Encoding: ,chunked\r\n\r\n");
+    is_int(r.h.body, PC_HTTP_BODY_CHUNKED, ",chunked: body CHUNKED");
+    GOOD("chunked ,",
+        "POST / HTTP/1.1\r\nHost: a\r\n"
+        "Transfer-Encoding: chunked ,\r\n\r\n");
+    is_int(r.h.body, PC_HTTP_BODY_CHUNKED, "chunked , : body CHUNKED");
+    GOOD(" , ,chunked, ,",
+        "POST / HTTP/1.1\r\nHost: a\r\n"
+        "Transfer-Encoding:  , ,chunked, ,\t,\r\n\r\n");
+    is_int(r.h.body, PC_HTTP_BODY_CHUNKED, "several empty elements: body CHUNKED");
+    GOOD("chunked then an empty TE field",
+        "POST / HTTP/1.1\r\nHost: a\r\n"
+        "Transfer-Encoding: chunked\r\nTransfer-Encoding: ,\r\n\r\n");
+    is_int(r.h.body, PC_HTTP_BODY_CHUNKED, "empty second field: body CHUNKED");
+    /* ... and every other rule stays strict */
+    BAD("only empty elements",
+        "POST / HTTP/1.1\r\nHost: a\r\n"
+        "Transfer-Encoding: , ,\r\n\r\n",
         400);
-    BAD(", chunked",
+    BAD("chunked, , gzip",
         "POST / HTTP/1.1\r\nHost: a\r\n"
-        "Transfer-Encoding: , chunked\r\n\r\n",
+        "Transfer-Encoding: chunked, , gzip\r\n\r\n",
+        400);
+    BAD("chunked, , chunked",
+        "POST / HTTP/1.1\r\nHost: a\r\n"
+        "Transfer-Encoding: chunked,,chunked\r\n\r\n",
+        400);
+    BAD(", foo, chunked is 501",
+        "POST / HTTP/1.1\r\nHost: a\r\n"
+        "Transfer-Encoding: , foo, chunked\r\n\r\n",
+        501);
+    BAD(",gzip,,chunked is 501",
+        "POST / HTTP/1.1\r\nHost: a\r\n"
+        "Transfer-Encoding: ,gzip,,chunked\r\n\r\n",
+        501);
+    BAD(",chunked and CL",
+        "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\n"
+        "Transfer-Encoding: ,chunked\r\n\r\n",
+        400);
+    BAD("chunked , and CL",
+        "POST / HTTP/1.1\r\nHost: a\r\n"
+        "Transfer-Encoding: chunked ,\r\nContent-Length: 1\r\n\r\n",
+        400);
+    BAD(",chunked in HTTP/1.0",
+        "POST / HTTP/1.0\r\n"
+        "Transfer-Encoding: ,chunked\r\n\r\n",
+        400);
+    BAD("empty TE and CL",
+        "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\n"
+        "Transfer-Encoding: ,\r\n\r\n",
         400);
     BAD("chunked with parameter",
         "POST / HTTP/1.1\r\nHost: a\r\n"
