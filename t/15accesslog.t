@@ -194,6 +194,13 @@ cmp_ok(scalar(grep { /\|\/if1\|/ } lines('custom.log')), '==', 1, 'one line per 
     ok(wait_line('slow.log', qr{^127\.0\.0\.1\|GET\|/slow/c\|-\|400\|-$}),
         '400 on a malformed field: method and $uri logged');
 
+    # the error log's line for it quotes the request: redacted as well
+    ($d) = http_raw($p2, "GET /slow/f?%74oken=ESEC&a=1 HTTP/1.1\r\nHost: a\r\nBad Name: x\r\n\r\n", 5);
+    like($d // '', qr{^HTTP/1\.1 400 }, 'malformed field with a secret argument: 400');
+    ok(wait_until(sub { $pc->error_log =~ m{request: "GET /slow/f\?%74oken=\*\*\*&a=1 HTTP/1\.1"} }, 5),
+        'the error log quotes the request with log_redact_args applied');
+    unlike($pc->error_log, qr/ESEC/, 'the secret is nowhere in the error log');
+
     ($d) = http_raw($p2, "GET /slow/d HTTP/1.1\r\nHost: a\r\nX-Big: " . ('b' x 70000) . "\r\n\r\n", 5);
     like($d // '', qr{^HTTP/1\.1 431 }, 'head too large: 431');
     ok(wait_line('slow.log', qr{^127\.0\.0\.1\|GET\|/slow/d\|-\|431\|-$}),

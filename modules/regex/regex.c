@@ -10,6 +10,7 @@
  * after a location regex matched.  Nothing here allocates but from the
  * request pool, and the PCRE2 limits (regex_pcre.h) bound every match.
  */
+#include "http/pc_http_log.h"
 #include "regex/regex.h"
 
 /* Per-request state (r->ctx[pc_regex_module.index], request pool). */
@@ -382,9 +383,11 @@ relocate(pc_http_request_t *r, regex_ctx_t *ctx, bool count)
     pc_http_core_conf_t *ccf;
 
     if (count && ++ctx->cycles > PC_REGEX_MAX_CYCLES) {
+        pc_str_t line = pc_http_log_redacted_request(r);
+
         pc_log(PC_LOG_ERR, 0, "rewrite or internal redirection cycle while processing "
                "\"%.*s\", request: \"%.*s\"", (int) r->uri.len, (const char *) r->uri.data,
-               (int) r->request_line.len, (const char *) r->request_line.data);
+               (int) line.len, (const char *) line.data);
         r->error_reason = "rewrite cycle";
         return 500;
     }

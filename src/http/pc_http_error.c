@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "http/pc_http.h"
+#include "http/pc_http_log.h"
 #include "http/pc_http_request.h"
 
 static const pc_str_t json_type = pc_string("application/json");
@@ -151,11 +152,13 @@ pc_http_log_client_error(pc_http_request_t *r, int status, const char *reason)
     if (r->server != NULL && r->server->names.nelts > 0)
         name = r->server->names.elts;
     if (r->request_line.len > 0) {
+        pc_str_t line = pc_http_log_redacted_request(r);
+
         pc_log(level, 0, "%d %s, client: %.*s, server: %.*s, request: \"%.*s\"",
                status, reason, (int) r->remote_addr.len, (const char *) r->remote_addr.data,
                name != NULL ? (int) name->name.len : 0,
                name != NULL ? (const char *) name->name.data : "",
-               (int) r->request_line.len, (const char *) r->request_line.data);
+               (int) line.len, (const char *) line.data);
     } else {
         pc_log(level, 0, "%d %s, client: %.*s, server: %.*s",
                status, reason, (int) r->remote_addr.len, (const char *) r->remote_addr.data,

@@ -19,6 +19,7 @@
 #include "http/pc_http.h"
 #include "http/pc_http_phase.h"
 #include "http/pc_http_request.h"
+#include "http/pc_http_log.h"
 #include "http/pc_http_write.h"
 #include "event/pc_worker.h"
 
@@ -330,14 +331,16 @@ pc_http_send_timeout(struct ev_loop *loop, ev_timer *w, int revents)
 {
     pc_conn_t      *c = w->data;
     pc_http_conn_t *hc = c->data;
+    pc_str_t        line;
 
     PC_UNUSED(loop);
     PC_UNUSED(revents);
     if (hc == NULL || hc->req == NULL)
         return;
+    line = pc_http_log_redacted_request(&hc->req->r);
     pc_log(PC_LOG_INFO, 0, "client timed out (send_timeout), client: %.*s, request: \"%.*s\"",
            (int) hc->req->r.remote_addr.len, (const char *) hc->req->r.remote_addr.data,
-           (int) hc->req->r.request_line.len, (const char *) hc->req->r.request_line.data);
+           (int) line.len, (const char *) line.data);
     pc_http_req_enter(hc);
     pc_http_req_abort(hc->req);
     pc_http_req_leave(hc);
