@@ -7,7 +7,9 @@
 # re-framed for HTTP/1.1 and HTTP/1.0 clients (Content-Length, chunked,
 # close-delimited, 1xx, 204, 304, HEAD); the head goes out before a slow
 # body; invalid upstream responses give 502, or a cut-short response (and a
-# closed connection) once the head is out.
+# closed connection) once the head is out; bad body framing that arrives
+# before the head went out (in the same read) is still a 502, retried per
+# proxy_next_upstream but never for a POST.
 use strict;
 use warnings;
 use FindBin;
@@ -15,7 +17,10 @@ use lib "$FindBin::Bin/lib";
 use Test::More;
 use Test::Portcullis;
 use Test::Portcullis::Origin;
+use Test::Portcullis::Server;
+use IO::Socket::IP;
 use Digest::SHA;
+use JSON::PP;
 use Time::HiRes qw(time sleep);
 
 Test::Portcullis::require_binary();
@@ -39,14 +44,34 @@ my %raw = (
     'not-http'   => "SSH-2.0-OpenSSH_9.2\r\n",
     'unasked-101'=> "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: upgrade\r\n\r\n",
     'many-1xx'   => ("HTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\n" x 17) . "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n",
-    # after the head: too late for a 502, the response is cut short
+    # bad body framing in the same write as the head: found before the head
+    # goes out, so still a 502 (phase "read body")
     'bad-chunk'  => "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\nzz\r\n",
+    'bad-size'   => "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n",
+    'lf-chunked' => "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\nhello\n0\n\n",
+    'lf-size'    => "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\nhello\r\n0\r\n\r\n",
+    'lf-data'    => "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\n0\r\n\r\n",
+    'lf-last'    => "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\n\r\n",
+    'lf-end'     => "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\n",
+    'lf-trailer' => "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\nX-T: 1\n\r\n",
+    'lf-ext'     => "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5;a=b\nhello\r\n0\r\n\r\n",
+    'cr-ext'     => "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5;a\rb\r\nhello\r\n0\r\n\r\n",
+    'ctl-ext'    => "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5;a\x01\r\nhello\r\n0\r\n\r\n",
+    'huge-size'  => "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1" . ('0' x 17) . "\r\nhello\r\n",
+    'long-ext'   => "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5;" . ('e' x 5000) . "\r\nhello\r\n0\r\n\r\n",
+    'big-trailers' => "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n"
+                    . ("X-T: " . ('t' x 100) . "\r\n") x 90 . "\r\n",
+    # the upstream closes right after these: a 502 when the close is seen
+    # before the head went out, else the response is cut short
     'short-body' => "HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\nonly this",
     'short-chunked' => "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n",
 );
+my @body_502 = qw(bad-chunk bad-size lf-chunked lf-size lf-data lf-last lf-end lf-trailer lf-ext cr-ext ctl-ext
+                  huge-size long-ext big-trailers);
 my $origin = Test::Portcullis::Origin->new(name => 'o', handler => sub {
     my ($r) = @_;
     if ($r->{path} =~ m{^/raw/(.+)$}) { return { raw => $raw{$1} } }
+    if ($r->{path} =~ m{^/rawkeep/(.+)$}) { return { raw => $raw{$1}, keep => 1 } }
     if ($r->{path} =~ m{^/fr/(\w+)}) {
         my $k = $1;
         my $body = "framing $k " . ('x' x 3000);
@@ -65,6 +90,35 @@ my $origin = Test::Portcullis::Origin->new(name => 'o', handler => sub {
     return undef;
 });
 my $O = $origin->port;
+# answers every request with a bad chunk in the head's write, and keeps the
+# connection: the proxy must close it
+my $bad = Test::Portcullis::Origin->new(name => 'bad', handler => sub {
+    return { raw => $raw{'bad-size'}, keep => 1 };
+});
+my $BAD = $bad->port;
+
+# A backend that writes a script: strings are written as they are, numbers
+# are pauses (seconds); then it waits for the proxy to close.
+sub scripted {
+    my (@steps) = @_;
+    my $ls = IO::Socket::IP->new(LocalHost => '127.0.0.1', LocalPort => 0, Listen => 16,
+        ReuseAddr => 1, Proto => 'tcp') or die "scripted listen: $!";
+    my $srv = bless { port => $ls->sockport }, 'Test::Portcullis::Server';
+    return $srv->start($ls, sub {
+        my ($c) = @_;
+        local $SIG{PIPE} = 'IGNORE';
+        my $req = '';
+        while (index($req, "\r\n\r\n") < 0) { sysread($c, $req, 4096, length $req) or return }
+        for my $s (@steps) {
+            if ($s =~ /^[\d.]+$/) { sleep($s) } else { syswrite($c, $s) // return }
+        }
+        my $deadline = time() + 5;
+        while (time() < $deadline) { sysread($c, my $junk, 4096) or last }
+    }, lifetime => 300);
+}
+# head and a good first chunk, then (once the head is out) a bad one
+my $late = scripted("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n", 0.5, "zz\r\nmore\r\n");
+my $LATE = $late->port;
 
 my $pc = Test::Portcullis->new(conf => <<"CONF");
 error_log logs/error.log info;
@@ -74,9 +128,15 @@ http {
     client_max_body_size 64m;
     proxy_buffer_size 16k;
     access_log logs/access.log combined;
+    log_format up '\$request \$status \$body_bytes_sent \$upstream_status \$upstream_response_time';
+    access_log logs/up.log up;
+    upstream badfirst { server 127.0.0.1:$BAD max_fails=0; server 127.0.0.1:$O max_fails=0; }
     server {
         listen 127.0.0.1:%%PORT%%;
         location / { proxy_pass http://127.0.0.1:$O; }
+        location /late/ { proxy_pass http://127.0.0.1:$LATE; }
+        location /bad/ { proxy_pass http://127.0.0.1:$BAD; }
+        location /two/ { proxy_pass http://badfirst; proxy_next_upstream error; }
     }
 }
 CONF
@@ -258,12 +318,68 @@ for my $k (qw(badstatus http2 cl-te two-cl bad-cl neg-cl space-colon obs-fold nu
     is(@all ? $all[-1]{status} : 0, 502, "invalid upstream response ($k): 502");
     ok($pc->wait_for_log(qr/\[error\].*upstream.*peer: 127\.0\.0\.1:$O\b/, 5, from => $mark), "($k): error log names the peer");
 }
-for my $k (qw(bad-chunk short-body short-chunked)) {
+for my $k (@body_502) {
+    my $mark = $pc->log_mark;
+    my $r = http_get($p, "/raw/$k");
+    is($r->{status}, 502, "bad body framing with the head ($k): 502, not a cut-short 200");
+    is((eval { decode_json($r->{body}) } // {})->{error}{reason}, 'invalid upstream response', "($k): the error_format body");
+    like($pc->wait_for_log(qr/\[error\].*upstream.*peer: 127\.0\.0\.1:$O\b/, 5, from => $mark) // '',
+        qr/phase: read body/, "($k): error log, phase read body");
+    ok($pc->wait_for_log(qr{^GET /raw/\Q$k\E HTTP/1\.1 502 \d+ 502 \d+\.\d+$}, 5, file => 'logs/up.log'),
+        "($k): access log: 502, upstream status 502");
+}
+{
+    # the upstream connection is closed, not kept
+    my $eofs = sub { scalar grep { $_->{type} eq 'eof' } $origin->events };
+    my $e0 = $eofs->();
+    my $r = http_get($p, '/rawkeep/lf-chunked');
+    is($r->{status}, 502, 'bad framing on a connection the upstream keeps: 502');
+    ok(wait_until(sub { $eofs->() > $e0 }, 5), '... and the proxy closed the upstream connection');
+}
+{
+    my $mark = $pc->log_mark;
+    my $t0 = time();
+    my $r = http_get($p, '/late/x', _timeout => 8);
+    my $dt = time() - $t0;
+    is($r->{status}, 200, 'bad chunk after the head went out: the 200 stays');
+    is($r->{body}, 'hello', '... with the body sent so far');
+    ok(!$r->{complete} && $r->{closed} && $dt < 4, sprintf('... cut short, the connection closed (%.2fs)', $dt));
+    my $l = $pc->wait_for_log(qr/\[error\].*upstream.*peer: 127\.0\.0\.1:$LATE\b/, 5, from => $mark);
+    like($l // '', qr/upstream invalid chunk size, phase: read body/, '... error log: the reason and the phase');
+    ok($pc->wait_for_log(qr{^GET /late/x HTTP/1\.1 200 [1-9]\d* 200 \d+\.\d+$}, 5, file => 'logs/up.log'),
+        '... access log: what was sent (200, its body bytes)');
+}
+for my $k (qw(short-body short-chunked)) {
+    my $mark = $pc->log_mark;
     my $t0 = time();
     my $r = http_get($p, "/raw/$k", _timeout => 8);
     my $dt = time() - $t0;
-    is($r->{status}, 200, "$k: the head was already sent");
-    ok(!$r->{complete} && $r->{closed} && $dt < 4, sprintf("$k: the response is cut short and the connection closed (%.2fs)", $dt));
+    ok($r->{status} == 502 || ($r->{status} == 200 && !$r->{complete} && $r->{closed}),
+        "$k: 502, or a cut-short 200 (got $r->{status})");
+    ok($r->{closed} && $dt < 4, sprintf("$k: the connection is closed (%.2fs)", $dt));
+    my $l = $pc->wait_for_log(qr/\[error\].*upstream.*peer: 127\.0\.0\.1:$O\b/, 5, from => $mark);
+    like($l // '', qr/#\d+: upstream closed before the response body was complete, phase: read body/,
+        "$k: error log says it once: upstream closed before the body was complete");
+}
+{
+    # proxy_next_upstream error: the bad body is a failed attempt like a bad
+    # head; a GET goes to the next server, a POST that reached one never
+    $bad->reset_stats;
+    $origin->reset_stats;
+    my @get = map { http_get($p, "/two/g$_")->{status} } 1 .. 4;
+    is_deeply(\@get, [(200) x 4], 'next_upstream: every GET answered 200');
+    my $nbad = () = $bad->requests;
+    cmp_ok($nbad, '>=', 1, "next_upstream: the bad server was tried ($nbad times)");
+    is(scalar(() = $origin->requests), 4, 'next_upstream: the good server answered all four');
+
+    $bad->reset_stats;
+    $origin->reset_stats;
+    my @post = map { http_get($p, "/two/p$_", _method => 'POST', _body => 'once')->{status} } 1 .. 4;
+    my $n502 = grep { $_ == 502 } @post;
+    $nbad = () = $bad->requests;
+    cmp_ok($n502, '>=', 1, 'POST: a bad body from the first server is a 502');
+    is($n502, $nbad, 'POST: a 502 for each POST the bad server got: never re-sent');
+    is(scalar(() = $origin->requests), 4 - $nbad, 'POST: the good server got only the others');
 }
 is(http_get($p, '/fr/cl')->{status}, 200, 'the proxy still works');
 
@@ -296,6 +412,8 @@ is(http_get($p, '/fr/cl')->{status}, 200, 'the proxy still works');
     $c->close;
     ok(wait_until(sub { nfds() <= $base }, 5), "client aborts (mid-download, waiting for the head, mid-upload): the worker's fds return to $base or fewer (" . nfds() . ')');
     ok(wait_until(sub { $eofs->() >= $e0 + 1 }, 5), 'the aborted upload\'s upstream connection was closed (the origin saw EOF)');
+    ok($pc->wait_for_log(qr{^GET /abort1\?size=52428800 HTTP/1\.1 200 \d+ 200 \d+\.\d+$}, 5, file => 'logs/up.log'),
+        'aborted mid-download: $upstream_response_time is the time until then, not "-"');
     is(http_get($p, '/fr/cl')->{status}, 200, 'the proxy still works');
 }
 ok(!$pc->log_lines(qr/\[(?:alert|crit|emerg)\]/), 'no alert/crit in the error log');

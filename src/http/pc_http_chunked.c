@@ -11,9 +11,15 @@
  *  - chunk-size: 1*16HEXDIG (leading zeros count towards the 16).
  *  - BWS (SP / HTAB) after the size is accepted only before a ';'; the
  *    extension that follows may hold any HTAB / SP / VCHAR / obs-text byte
- *    and is ignored.  line_len counts the bytes of the size line without its
+ *    (so a quoted-string with ';' in it passes) and is ignored; CR, LF, NUL
+ *    and other controls end it in an error.  line_len counts the bytes of the size line without its
  *    line end and must stay <= max_line.
- *  - After the data: CRLF or a bare LF; anything else is an error.
+ *  - Every line end in the framing is CRLF: after the size line (and its
+ *    extensions), after the data, after each trailer line and the final
+ *    empty line.  A bare LF is an error as much as a bare CR: a peer that
+ *    ends a line at a lone LF where the next hop only ends it at CRLF (or
+ *    the other way round) sees other chunk boundaries, which is how a body
+ *    is smuggled past a proxy (RFC 9112 §7.1 and §11.2).
  *  - Trailer fields: a token name, ':' right after it, a value of HTAB / SP /
  *    VCHAR / obs-text; a line starting with whitespace (obs-fold) is an
  *    error.  trailer_len counts every byte after the last-chunk line,
@@ -112,15 +118,15 @@ size_byte(pc_http_chunked_t *ctx, u_char c)
         size_line_done(ctx);
         return PC_OK;
     }
-    if (c == '\n' || c == '\r') {
+    if (c == '\n') {
+        return chunked_fail(ctx, ctx->state == CH_SIZE_START ? "invalid chunk size"
+                                                             : "bare LF in chunk size line");
+    }
+    if (c == '\r') {
         if (ctx->state == CH_SIZE_START || ctx->state == CH_SIZE_WS) {
             return chunked_fail(ctx, "invalid chunk size");
         }
-        if (c == '\r') {
-            ctx->state = CH_SIZE_LF;
-        } else {
-            size_line_done(ctx);
-        }
+        ctx->state = CH_SIZE_LF;
         return PC_OK;
     }
     if (++ctx->line_len > ctx->max_line) {
@@ -158,12 +164,13 @@ trailer_byte(pc_http_chunked_t *ctx, u_char c)
     if (++ctx->trailer_len > ctx->max_trailers) {
         return chunked_fail(ctx, "trailer section too large");
     }
+    if (c == '\n' && ctx->state != CH_TR_LF && ctx->state != CH_END_LF) {
+        return chunked_fail(ctx, "bare LF in trailer section");
+    }
     switch (ctx->state) {
     case CH_TR_START:
         if (c == '\r') {
             ctx->state = CH_END_LF;
-        } else if (c == '\n') {
-            ctx->state = CH_DONE;
         } else if (pc_http_tchar_tab[c]) {
             ctx->state = CH_TR_NAME;
         } else {
@@ -180,8 +187,6 @@ trailer_byte(pc_http_chunked_t *ctx, u_char c)
     case CH_TR_VALUE:
         if (c == '\r') {
             ctx->state = CH_TR_LF;
-        } else if (c == '\n') {
-            ctx->state = CH_TR_START;
         } else if (!pc_http_vchar_tab[c]) {
             return chunked_fail(ctx, "invalid trailer field value");
         }
@@ -224,16 +229,19 @@ pc_http_chunked_decode(pc_http_chunked_t *ctx, const u_char **pos, const u_char 
             return PC_OK;
         }
         case CH_DATA_CR:
-        case CH_DATA_LF:
-            if (*p == '\n') {
-                ctx->state = CH_SIZE_START;
-            } else if (*p == '\r' && ctx->state == CH_DATA_CR) {
-                ctx->state = CH_DATA_LF;
-            } else {
-                rc = chunked_fail(ctx, ctx->state == CH_DATA_CR ? "no CRLF after chunk data"
-                                                                : "bare CR after chunk data");
+            if (*p != '\r') {
+                rc = chunked_fail(ctx, *p == '\n' ? "bare LF after chunk data"
+                                                  : "no CRLF after chunk data");
                 goto out;
             }
+            ctx->state = CH_DATA_LF;
+            break;
+        case CH_DATA_LF:
+            if (*p != '\n') {
+                rc = chunked_fail(ctx, "bare CR after chunk data");
+                goto out;
+            }
+            ctx->state = CH_SIZE_START;
             break;
         case CH_DONE:
             rc = PC_DONE;

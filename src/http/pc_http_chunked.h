@@ -39,9 +39,10 @@ void pc_http_chunked_init(pc_http_chunked_t *ctx, uint32_t max_line,
  *   PC_ERROR  bad framing (ctx->error says why): 400 for a request, 502 for
  *             a response; the connection must be closed.
  * Rules: chunk-size is 1*HEXDIG (at most 16 digits, no overflow), optional
- * extensions bounded by max_line and ignored, CRLF after each chunk's data
- * (a bare LF is accepted as line end, a bare CR never), trailers bounded by
- * max_trailers and syntax-checked like header fields, then discarded.
+ * extensions bounded by max_line and ignored, CRLF after each chunk's data,
+ * trailers bounded by max_trailers and syntax-checked like header fields,
+ * then discarded.  Every line end of the framing is CRLF: a bare LF is an
+ * error, like a bare CR (a smuggling vector when hops disagree).
  */
 pc_rc_t pc_http_chunked_decode(pc_http_chunked_t *ctx, const u_char **pos,
     const u_char *end, const u_char **data, size_t *data_len);

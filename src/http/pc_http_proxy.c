@@ -132,6 +132,11 @@ pc_http_proxy_end(pc_http_proxy_ctx_t *ctx, pc_rc_t rc)
     px_release(ctx, false);
     px_release_body(ctx);
     ctx->state = PX_DONE;
+    if (ctx->natt > 0 && pc_http_proxy_cur(ctx)->response < 0) {
+        /* cut short (client gone, write error): the time until now, as
+         * nginx logs it, not "-" */
+        pc_http_proxy_cur(ctx)->response = PX_NOW - pc_http_proxy_cur(ctx)->start;
+    }
     if (rc >= 100 && r->header_sent) {
         rc = PC_ERROR;
     }
@@ -888,8 +893,77 @@ px_have_next(pc_http_proxy_ctx_t *ctx)
     return false;
 }
 
+/* The body turned out bad before anything went to the client: the attempt
+ * fails like one with an invalid head (502, proxy_next_upstream), not with
+ * the status the upstream announced. */
+static pc_rc_t
+px_fail_body(pc_http_proxy_ctx_t *ctx, int err, pc_http_proxy_kind_e kind, const char *what)
+{
+    pc_http_proxy_cur(ctx)->status = 502;
+    return px_fail(ctx, PX_PHASE_BODY, err, kind, what);
+}
+
+/*
+ * Before the head goes to the client (pc_http_send_header writes it with
+ * the first body bytes, and once a byte of it is out an error can only cut
+ * the response short), check the body bytes already here: those that came
+ * with the head, and what the socket holds right now, up to a full buffer
+ * (never waiting for more).  A framing error or a close before the end of
+ * the body found there is still an invalid response: SPEC §8's 502, and a
+ * retry where proxy_next_upstream allows one.  The decoder runs on a copy
+ * of the state; px_body decodes the same bytes again, for real.  PC_OK:
+ * send the head; PC_DONE: the attempt failed.
+ */
+static pc_rc_t
+px_peek_body(pc_http_proxy_ctx_t *ctx)
+{
+    const pc_http_proxy_resp_t *rs = &ctx->resp;
+    pc_buf_t          *b = ctx->buf;
+    pc_http_chunked_t  ch;
+    const u_char      *p, *data;
+    size_t             len;
+    int64_t            left = rs->remaining;
+    pc_rc_t            rc;
+    int                err = 0;
+
+    if (rs->state != PC_HTTP_PROXY_RESP_BODY || rs->head.body == PC_HTTP_BODY_CLOSE) {
+        return PC_OK;           /* no body, or one that any close ends */
+    }
+    ch = rs->chunked;
+    p = b->pos + rs->head.head_len;
+    for ( ;; ) {
+        if (rs->head.body == PC_HTTP_BODY_CHUNKED) {
+            do {
+                rc = pc_http_chunked_decode(&ch, &p, b->last, &data, &len);
+            } while (rc == PC_OK);
+            if (rc == PC_ERROR) {
+                return px_fail_body(ctx, 0, PX_ERR_INVALID, ch.error);
+            }
+        } else {
+            left -= pc_min(left, (int64_t) (b->last - p));
+            p = b->last;
+            rc = left == 0 ? PC_DONE : PC_AGAIN;
+        }
+        if (rc == PC_DONE || b->last == b->end) {
+            return PC_OK;
+        }
+        rc = px_fill(ctx, &err);
+        if (rc == PC_AGAIN) {
+            return PC_OK;
+        }
+        if (rc == PC_DONE) {
+            return px_fail_body(ctx, 0, PX_ERR_ERROR,
+                                "closed before the response body was complete");
+        }
+        if (rc == PC_ERROR) {
+            return px_fail_body(ctx, err, PX_ERR_ERROR, "read failed");
+        }
+    }
+}
+
 /* The final head is parsed: retry on an upstream 50x when configured and
- * possible, else send it to the client.  PC_OK (body next) or PC_DONE. */
+ * possible, or fail on a body already known to be bad, else send the head
+ * to the client.  PC_OK (body next) or PC_DONE. */
 static pc_rc_t
 px_final_head_done(pc_http_proxy_ctx_t *ctx)
 {
@@ -905,7 +979,7 @@ px_final_head_done(pc_http_proxy_ctx_t *ctx)
                        status == 502 ? "returned 502" : status == 503 ? "returned 503"
                                                                       : "returned 504");
     }
-    if (px_send_head(ctx) != PC_OK) {
+    if (px_peek_body(ctx) != PC_OK || px_send_head(ctx) != PC_OK) {
         return PC_DONE;
     }
     ctx->buf->pos += ctx->resp.head.head_len;

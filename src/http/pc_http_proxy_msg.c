@@ -131,8 +131,8 @@ pc_http_proxy_resp_eof(pc_http_proxy_resp_t *rs)
         return PC_DONE;
     }
     rs->error = rs->state == PC_HTTP_PROXY_RESP_HEAD
-                ? "upstream closed before the response head was complete"
-                : "upstream closed before the response body was complete";
+                ? "closed before the response head was complete"
+                : "closed before the response body was complete";
     return PC_ERROR;
 }
 

@@ -1,8 +1,9 @@
 /*
  * Unit tests for src/http/pc_http_chunked.c: sizes, extensions, trailers,
- * limits at max and max + 1, overflow, missing CRLF, bare CR, and for every
- * vector the incremental property (one byte at a time and every two-part
- * split give the same payload, return code, end position and error).
+ * limits at max and max + 1, overflow, missing CRLF, bare CR, bare LF, and
+ * for every vector the incremental property (one byte at a time and every
+ * two-part split give the same payload, return code, end position and
+ * error).
  */
 #include <stdlib.h>
 
@@ -179,8 +180,6 @@ test_sizes(void)
     DONE("leading zeros", "0005\r\nhello\r\n0000\r\n\r\n", "hello");
     DONE("16 digits", "0000000000000005\r\nhello\r\n0\r\n\r\n", "hello");
     DONE("CRLF inside data", "4\r\n\r\n\r\n\r\n0\r\n\r\n", "\r\n\r\n");
-    DONE("bare LF line ends", "5\nhello\n0\n\n", "hello");
-    DONE("mixed line ends", "5\r\nhello\n0\n\r\n", "hello");
     DONE_AT("next message after the body", "0\r\n\r\nGET / HTTP/1.1\r\n", "", 5);
     DONE_AT("next chunked body after the body", "1\r\nx\r\n0\r\n\r\n0\r\n\r\n", "x", 11);
     AGAIN("empty input", "", "");
@@ -217,6 +216,32 @@ test_sizes(void)
     BAD_PAY("missing last chunk", "5\r\nhello\r\n\r\n", "hello");
 }
 
+/* Every line end of the framing is CRLF: a bare LF anywhere is an error
+ * (SPEC §8 "anything else in chunk framing"), never a line end. */
+static void
+test_bare_lf(void)
+{
+    BAD("bare LF line ends", "5\nhello\n0\n\n");
+    BAD("bare LF after size", "5\nhello\r\n0\r\n\r\n");
+    BAD("bare LF after two digits", "1f\n");
+    BAD("bare LF after BWS", "5 \nhello\r\n0\r\n\r\n");
+    BAD("LF CR after size", "5\n\rhello\r\n0\r\n\r\n");
+    BAD_PAY("bare LF after data", "5\r\nhello\n0\r\n\r\n", "hello");
+    BAD_PAY("LF CR after data", "5\r\nhello\n\r0\r\n\r\n", "hello");
+    BAD_PAY("mixed line ends", "5\r\nhello\n0\n\r\n", "hello");
+    BAD("bare LF after the last chunk", "0\n\r\n");
+    BAD("bare LF after the last chunk, then LF", "0\n\n");
+    BAD("bare LF as the final empty line", "0\r\n\n");
+    BAD_PAY("bare LF as the final line after data", "5\r\nhello\r\n0\r\n\n", "hello");
+    BAD("bare LF after a trailer", "0\r\nA: 1\n\r\n");
+    BAD("bare LF after a trailer, then LF", "0\r\nA: 1\n\n");
+    BAD("bare LF in a trailer name", "0\r\nA\n: 1\r\n\r\n");
+    BAD("bare LF after the trailers", "0\r\nA: 1\r\n\n");
+    /* the smuggling shape: a hop that ends the size line at the LF reads
+     * "xx" as the chunk; one that needs CRLF reads a longer extension */
+    BAD("LF-ended extension hides a chunk", "2;\nxx\r\n45\r\n0\r\n\r\nGET /admin HTTP/1.1\r\n");
+}
+
 static void
 test_extensions(void)
 {
@@ -230,6 +255,16 @@ test_extensions(void)
     BAD("control in extension", "5;a\x01\r\nhello\r\n0\r\n\r\n");
     BAD("DEL in extension", "5;a\x7f\r\nhello\r\n0\r\n\r\n");
     BAD("bare CR in extension", "5;a\rb\r\nhello\r\n0\r\n\r\n");
+    BAD("bare LF in extension", "5;a\nb\r\nhello\r\n0\r\n\r\n");
+    BAD("bare LF ending an extension", "5;a=b\nhello\r\n0\r\n\r\n");
+    BAD("bare LF ending the last chunk's extension", "0;a\n\r\n");
+    BAD("LF CR ending an extension", "5;a\n\rhello\r\n0\r\n\r\n");
+    BAD("bare LF in a quoted extension", "5;a=\"x\ny\"\r\nhello\r\n0\r\n\r\n");
+    BAD("bare CR in a quoted extension", "5;a=\"x\ry\"\r\nhello\r\n0\r\n\r\n");
+    BAD("ESC in a quoted extension", "5;a=\"\x1b\"\r\nhello\r\n0\r\n\r\n");
+    BAD("NUL in a quoted extension", "5;a=\"x\0\"\r\nhello\r\n0\r\n\r\n");
+    DONE("HTAB in a quoted extension", "5;a=\"x\ty\"\r\nhello\r\n0\r\n\r\n", "hello");
+    DONE("escaped quote in a quoted extension", "5;a=\"x\\\"y\"\r\nhello\r\n0\r\n\r\n", "hello");
     /* max_line 8: "5;aaaaaa" is 8 bytes */
     vec_lim("size line at max", "5;aaaaaa\r\nhello\r\n0\r\n\r\n", 22, 8, 0, PC_DONE, "hello", 22);
     vec_lim("size line at max+1", "5;aaaaaaa\r\nhello\r\n0\r\n\r\n", 23, 8, 0, PC_ERROR, "", 0);
@@ -261,7 +296,7 @@ test_trailers(void)
     DONE("two trailers", "5\r\nhello\r\n0\r\nA: 1\r\nB:2\r\n\r\n", "hello");
     DONE("trailer with empty value", "0\r\nA:\r\n\r\n", "");
     DONE("trailer with HTAB and obs-text", "0\r\nA: x\ty \xff\r\n\r\n", "");
-    DONE("trailer, bare LF", "0\nA: 1\n\n", "");
+    BAD("trailer, bare LF", "0\nA: 1\n\n");
     DONE_AT("trailer then next message", "0\r\nA: 1\r\n\r\nPOST", "", 11);
     AGAIN("trailer incomplete", "0\r\nA: 1\r\n", "");
     AGAIN("trailer name only", "0\r\nA", "");
@@ -339,6 +374,7 @@ int
 main(void)
 {
     test_sizes();
+    test_bare_lf();
     test_extensions();
     test_trailers();
     test_api();
