@@ -286,6 +286,7 @@ sub nice_of {
     my $pc = Test::Portcullis->new(conf => conf("error_log logs/error.log info;\nworker_processes 2;\nworker_priority 7;"));
     my @w = $pc->wait_workers(2);
     is(scalar @w, 2, 'worker_priority 7: two workers');
+    wait_until(sub { (grep { (nice_of($_) // -99) == 7 } @w) == 2 }, 10);
     is_deeply([map { nice_of($_) } @w], [7, 7], 'worker_priority 7: each worker runs at nice 7');
     is(nice_of($pc->pid), $own, 'worker_priority 7: the master keeps its nice value');
     # a reload starts workers with the new value
@@ -294,6 +295,9 @@ sub nice_of {
     my %old = map { $_ => 1 } @w;
     my @n;
     ok(wait_until(sub { @n = grep { !$old{$_} } $pc->worker_pids; @n == 2 }, 20), 'worker_priority: new workers after reload');
+    # a worker sets its priority as it starts, just after the fork that
+    # makes it visible: wait for that, not for the pid alone
+    wait_until(sub { (grep { (nice_of($_) // -99) == 9 } @n) == 2 }, 10);
     is_deeply([map { nice_of($_) } @n], [9, 9], 'worker_priority 9 after reload: the new workers run at nice 9');
     is($pc->stop, 0, 'worker_priority: exit 0');
 }

@@ -26,6 +26,9 @@ use Time::HiRes qw(time sleep);
 Test::Portcullis::require_binary();
 
 my %raw = (
+    'reason-own' => "HTTP/1.1 200 Fine Thanks\r\nContent-Length: 2\r\n\r\nok",
+    'reason-none'=> "HTTP/1.1 418\r\nContent-Length: 2\r\n\r\nok",
+    'reason-odd' => "HTTP/1.1 299 Caf\xe9\r\nContent-Length: 2\r\n\r\nok",
     'badstatus'  => "HTTP/1.1 2OO OK\r\nContent-Length: 0\r\n\r\n",
     'http2'      => "HTTP/2.0 200 OK\r\nContent-Length: 0\r\n\r\n",
     'cl-te'      => "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
@@ -307,6 +310,15 @@ for my $k (qw(cl chunked close)) {
     my ($rest) = $c->read_until_close(5);
     like($c->buffer . $rest, qr/late body/, 'slow body: then the body');
     $c->close;
+}
+
+# --- the upstream's reason phrase goes through (nginx does the same) -------------------------------
+for ([ 'reason-own', qr{^HTTP/1\.1 200 Fine Thanks\r\n}, 'its own phrase' ],
+     [ 'reason-none', qr{^HTTP/1\.1 418 \r\n}, 'none: ours (none known for 418)' ],
+     [ 'reason-odd', qr{^HTTP/1\.1 299 \r\n}, 'obs-text: ours instead' ]) {
+    my ($k, $re, $what) = @$_;
+    my ($all) = http_raw($p, "GET /raw/$k HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n", 5);
+    like($all // '', $re, "reason phrase: $what");
 }
 
 # --- invalid upstream responses ---------------------------------------------------------------------

@@ -200,6 +200,10 @@ struct pc_http_request_s {
 
     /* response */
     int                   status;
+    pc_str_t              reason;           /* the upstream's reason phrase,
+                                               used while status is still
+                                               reason_status (len 0: ours)   */
+    int                   reason_status;
     pc_http_field_t      *out;              /* response header fields          */
     uint32_t              nout, out_cap;
     int64_t               out_content_length;  /* -1: unknown → chunked or close */

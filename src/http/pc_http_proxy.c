@@ -37,6 +37,7 @@
 #include <sys/uio.h>
 
 #include "event/pc_worker.h"
+#include "http/pc_http_log.h"
 #include "http/pc_http_proxy.h"
 #include "http/pc_http_proxy_msg.h"
 #include "http/pc_http_proxy_ctx.h"
@@ -185,14 +186,16 @@ px_client_gone(pc_http_request_t *r)
 {
     pc_http_proxy_ctx_t *ctx = ctx_of(r);
     int                  err = errno;
+    pc_str_t             line;
 
     if (ctx->state != PX_CONNECT && ctx->state != PX_ACTIVE) {
         return;
     }
+    line = pc_http_log_redacted_request(r);
     pc_log(PC_LOG_INFO, err, "client closed the connection while "
            "waiting for upstream \"%.*s\", client: %.*s, request: \"%.*s\"",
            (int) ctx->u->name.len, ctx->u->name.data, (int) r->remote_addr.len,
-           r->remote_addr.data, (int) r->request_line.len, r->request_line.data);
+           r->remote_addr.data, (int) line.len, line.data);
     r->c->error = 1;
     ctx->reason = "client closed the connection";
     (void) pc_http_proxy_end(ctx, 499);
@@ -302,11 +305,12 @@ static pc_rc_t
 px_no_peer(pc_http_proxy_ctx_t *ctx)
 {
     if (ctx->natt == 0) {
+        pc_str_t line = pc_http_log_redacted_request(ctx->r);
+
         pc_log(PC_LOG_ERR, 0, "no live upstreams in upstream \"%.*s\", "
                      "client: %.*s, request: \"%.*s\"", (int) ctx->u->name.len,
                      ctx->u->name.data, (int) ctx->r->remote_addr.len,
-                     ctx->r->remote_addr.data, (int) ctx->r->request_line.len,
-                     ctx->r->request_line.data);
+                     ctx->r->remote_addr.data, (int) line.len, line.data);
         ctx->reason = "no live upstreams";
         return pc_http_proxy_end(ctx, 503);
     }
@@ -438,13 +442,17 @@ px_log_failure(pc_http_proxy_ctx_t *ctx, pc_http_proxy_phase_e phase, int err,
     const char *what, int level)
 {
     const pc_str_t *peer = pc_http_proxy_cur(ctx)->peer;
+    pc_str_t        line;
 
+    if (level > pc_log_cur->level)
+        return;
+    line = pc_http_log_redacted_request(ctx->r);
     pc_log(level, err, "upstream %s, phase: %s, peer: %.*s, "
                  "upstream: \"%.*s\", client: %.*s, request: \"%.*s\"", what,
                  phase_name[phase], (int) peer->len, peer->data,
                  (int) ctx->u->name.len, ctx->u->name.data,
                  (int) ctx->r->remote_addr.len, ctx->r->remote_addr.data,
-                 (int) ctx->r->request_line.len, ctx->r->request_line.data);
+                 (int) line.len, line.data);
 }
 
 static const char *
@@ -774,6 +782,22 @@ px_finish(pc_http_proxy_ctx_t *ctx)
     return PC_DONE;
 }
 
+/* A reason phrase worth passing on: 1 to 64 bytes of HTAB, SP and VCHAR
+ * (a longer one, obs-text or anything else: ours instead). */
+static bool
+reason_ok(const u_char *p, size_t len)
+{
+    size_t i;
+
+    if (len == 0 || len > 64)
+        return false;
+    for (i = 0; i < len; i++) {
+        if (p[i] != '\t' && (p[i] < 0x20 || p[i] > 0x7e))
+            return false;
+    }
+    return true;
+}
+
 /* Copy the final head into r (status, fields, length) and send it. */
 static pc_rc_t
 px_send_head(pc_http_proxy_ctx_t *ctx)
@@ -799,6 +823,11 @@ px_send_head(pc_http_proxy_ctx_t *ctx)
     }
     memcpy(head, b, h->head_len);
     r->status = h->status;
+    if (reason_ok(head + h->reason_off, h->reason_len)) {
+        /* the upstream's own phrase goes to the client, as nginx does */
+        r->reason = (pc_str_t) { h->reason_len, head + h->reason_off };
+        r->reason_status = h->status;
+    }
     for (i = 0; i < h->nheaders; i++) {
         if (!pc_http_proxy_pass_field(h, b, &h->headers[i], hide, nhide)) {
             continue;

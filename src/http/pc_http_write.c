@@ -103,7 +103,8 @@ pc_http_head_len(const pc_http_head_out_t *h)
     size_t   len, fields;
     unsigned seen = own_fields(h, &fields);
 
-    len = LIT("HTTP/1.1 200 ") + strlen(pc_http_status_text(h->status)) + 2 + fields;
+    len = LIT("HTTP/1.1 200 ") + 2 + fields
+          + (h->reason.len > 0 ? h->reason.len : strlen(pc_http_status_text(h->status)));
     if (!(seen & 1))
         len += LIT("Server: portcullis\r\n");
     if (!(seen & 2) && h->date.len > 0)
@@ -119,7 +120,7 @@ pc_http_head_len(const pc_http_head_out_t *h)
 #define CPY(p, s)  pc_cpymem((p), (s), LIT(s))
 
 static u_char *
-write_status_line(u_char *p, int status)
+write_status_line(u_char *p, int status, const pc_str_t *reason)
 {
     const char *text = pc_http_status_text(status);
     unsigned    s = (unsigned) status % 1000;
@@ -129,7 +130,8 @@ write_status_line(u_char *p, int status)
     *p++ = (u_char) ('0' + s / 10 % 10);
     *p++ = (u_char) ('0' + s % 10);
     *p++ = ' ';
-    p = pc_cpymem(p, text, strlen(text));
+    p = reason->len > 0 ? pc_cpymem(p, reason->data, reason->len)
+                        : pc_cpymem(p, text, strlen(text));
     return CPY(p, "\r\n");
 }
 
@@ -143,7 +145,7 @@ pc_http_head_write(u_char *p, const pc_http_head_out_t *h)
     unsigned seen = own_fields(h, &unused);
     uint32_t i;
 
-    p = write_status_line(p, h->status);
+    p = write_status_line(p, h->status, &h->reason);
     if (!(seen & 1))
         p = CPY(p, "Server: portcullis\r\n");
     if (!(seen & 2) && h->date.len > 0) {
@@ -404,8 +406,11 @@ pc_http_send_header(pc_http_request_t *r)
         return PC_ERROR;
     decide_framing(req);
 
-    h = (pc_http_head_out_t) { r->status, r->out, r->nout, pc_time.http_date,
-                               r->out_content_length, r->chunked_out, r->keepalive };
+    h = (pc_http_head_out_t) { r->status, pc_null_string, r->out, r->nout,
+                               pc_time.http_date, r->out_content_length,
+                               r->chunked_out, r->keepalive };
+    if (r->reason.len > 0 && r->reason_status == r->status)
+        h.reason = r->reason;
     len = pc_http_head_len(&h);
     p = pc_pnalloc(r->pool, len);
     if (p == NULL)

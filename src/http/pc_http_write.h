@@ -11,6 +11,7 @@
 /* What goes into a response head besides the status line. */
 typedef struct {
     int                     status;         /* 100..999                      */
+    pc_str_t                reason;         /* len 0: RFC 9110's phrase      */
     const pc_http_field_t  *fields;         /* r->out                        */
     uint32_t                nfields;
     pc_str_t                date;           /* len 0: no Date field          */
@@ -21,7 +22,7 @@ typedef struct {
 
 /*
  * Exact byte count of the head pc_http_head_write() produces for h:
- *   "HTTP/1.1 SSS Reason\r\n"
+ *   "HTTP/1.1 SSS Reason\r\n"      reason, else pc_http_status_text()
  *   "Server: portcullis\r\n"     unless fields carry a Server
  *   "Date: ...\r\n"              unless date is empty or fields carry a Date
  *   each field "Name: Value\r\n" except Content-Length, Transfer-Encoding,
