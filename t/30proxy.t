@@ -73,6 +73,7 @@ http {
             proxy_set_header X-Srv "";
             proxy_set_header Host upstream.internal;
         }
+        location /inj/ { proxy_pass http://named; proxy_set_header X-Uri \$uri; }
         location /setxff/ {
             proxy_pass http://named;
             proxy_set_header X-Forwarded-For "";
@@ -92,9 +93,14 @@ http {
         error_format text;
         location / { proxy_pass http://127.0.0.1:$dead; }
     }
+    server {
+        listen 127.0.0.1:%%PORT3%%;
+        underscores_in_headers on;
+        location / { proxy_pass http://127.0.0.1:$A; }
+    }
 }
 CONF
-my $pc = Test::Portcullis->new(conf => $conf, wait_ports => [1, 2]);
+my $pc = Test::Portcullis->new(conf => $conf, wait_ports => [1, 2, 3]);
 my $p = $pc->port;
 
 sub echo { my ($path, %h) = @_; my $r = http_get($p, $path, %h); return (Test::Portcullis::Origin::echo_of($r), $r) }
@@ -181,6 +187,40 @@ for my $in (sort keys %uri) {
     is($e->{h}{host}, 'upstream.internal', 'proxy_set_header Host overrides the passthrough');
     is($e->{count}{host}, 1, 'one Host');
     is($e->{h}{'x-forwarded-host'}, 'client.example', 'X-Forwarded-Host still the client Host');
+}
+{
+    # a value made from the client's input must not split the upstream's
+    # head: a decoded %0d%0a in $uri would smuggle a second request
+    my $before = scalar(grep { ($_->{path} // '') =~ m{^/admin} } $a->requests);
+    my $r = http_get($p, '/inj/x%0d%0a%0d%0aGET%20/admin/secret%20HTTP/1.1%0d%0aHost:%20a%0d%0aX:%20y');
+    is($r->{status}, 400, 'proxy_set_header value with CR/LF from the client ($uri): 400');
+    like($r->{body}, qr/invalid header value for the upstream/, 'the error names why');
+    is(scalar(grep { ($_->{path} // '') =~ m{^/admin} } $a->requests), $before, 'nothing smuggled to the upstream');
+    is(http_get($p, '/inj/x%0ay')->{status}, 400, 'a lone LF as well');
+    my ($e) = echo('/inj/plain%20x');
+    is($e->{h}{'x-uri'}, '/inj/plain x', 'a clean decoded $uri still goes through');
+}
+{
+    # names with an underscore are dropped (nginx's default): a CGI-style
+    # backend would read X_Forwarded_For as X-Forwarded-For
+    my ($e) = echo('/us/x', 'X_Forwarded_For' => '7.7.7.7', 'Client_Cert' => ':evil:', 'X_Custom' => 'v',
+        'X-Dash' => 'd');
+    ok(!exists $e->{h}{'x_forwarded_for'} && !exists $e->{h}{'client_cert'} && !exists $e->{h}{'x_custom'},
+        'fields with an underscore in the name are not forwarded');
+    is($e->{h}{'x-dash'}, 'd', 'the others are');
+    is($e->{h}{'x-forwarded-for'}, '127.0.0.1', 'X-Forwarded-For is ours alone');
+    my $r = http_get($pc->port(3), '/us/y', 'X_Custom' => 'v');
+    is((Test::Portcullis::Origin::echo_of($r) // {})->{h}{'x_custom'}, 'v', 'underscores_in_headers on: forwarded');
+}
+{
+    # h2c is never tunnelled: an upstream speaking HTTP/2 behind us would
+    # serve requests no location check saw (h2c smuggling)
+    my ($e) = echo('/h2c/x', Connection => 'close, Upgrade, HTTP2-Settings', Upgrade => 'h2c',
+        'HTTP2-Settings' => 'AAMAAABkAAQCAAAAAAIAAAAA');
+    ok($e, 'an h2c upgrade request is forwarded as a plain request');
+    ok(!exists $e->{h}{upgrade} && !exists $e->{h}{'http2-settings'}, 'without Upgrade and HTTP2-Settings');
+    ($e) = echo('/h2c/y', Connection => 'close, Upgrade', Upgrade => 'websocket, H2C');
+    ok(!exists $e->{h}{upgrade}, 'h2c among other protocols: not tunnelled either');
 }
 {
     my ($e) = echo('/setxff/x', 'X-Forwarded-For' => '9.9.9.9');

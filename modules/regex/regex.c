@@ -10,6 +10,7 @@
  * after a location regex matched.  Nothing here allocates but from the
  * request pool, and the PCRE2 limits (regex_pcre.h) bound every match.
  */
+#include "http/pc_http_chars.h"
 #include "http/pc_http_log.h"
 #include "regex/regex.h"
 
@@ -287,17 +288,6 @@ rewrites_of(void **confs)
     return c != NULL ? c->rewrites : NULL;
 }
 
-/* A value safe to put in a header field: no CR, LF or NUL. */
-static bool
-field_value_ok(const pc_str_t *v)
-{
-    size_t i;
-
-    for (i = 0; i < v->len; i++)
-        if (v->data[i] == '\r' || v->data[i] == '\n' || v->data[i] == '\0')
-            return false;
-    return true;
-}
 
 static pc_rc_t
 redirect(pc_http_request_t *r, const pc_regex_rewrite_t *rw, const pc_str_t *uri,
@@ -307,7 +297,7 @@ redirect(pc_http_request_t *r, const pc_regex_rewrite_t *rw, const pc_str_t *uri
 
     if (pc_rewrite_join(r->pool, uri, args, &url) != PC_OK)
         return PC_ERROR;
-    if (url.len == 0 || !field_value_ok(&url)) {
+    if (url.len == 0 || !pc_http_value_safe(url.data, url.len)) {
         pc_log(PC_LOG_INFO, 0, "rewrite: redirect URL empty or with a control byte "
                "(%s:%u), not sent", rw->file, rw->line);
         r->error_reason = "invalid rewrite result";

@@ -285,14 +285,19 @@ static pc_rc_t
 px_connected(pc_http_proxy_ctx_t *ctx)
 {
     pc_http_proxy_attempt_t *att = pc_http_proxy_cur(ctx);
+    pc_rc_t                  rc;
 
     if (!att->reused) {
         att->connect = PX_NOW - att->start;
     }
     ctx->state = PX_ACTIVE;
-    if (pc_http_proxy_build_head(ctx->r, ctx->plcf, ctx->u, ctx->deadline,
-                                 ctx->upgrade, &ctx->head) != PC_OK)
-    {
+    rc = pc_http_proxy_build_head(ctx->r, ctx->plcf, ctx->u, ctx->deadline,
+                                  ctx->upgrade, &ctx->head);
+    if (rc == PC_DECLINED) {
+        ctx->reason = "invalid header value for the upstream";
+        return pc_http_proxy_end(ctx, 400);
+    }
+    if (rc != PC_OK) {
         ctx->reason = "out of memory";
         return pc_http_proxy_end(ctx, 500);
     }
@@ -1407,7 +1412,8 @@ px_init(pc_http_request_t *r, pc_http_proxy_ctx_t *ctx, pc_http_proxy_loc_conf_t
     ctx->has_body = ctx->chunked || (r->head.body == PC_HTTP_BODY_LENGTH
                                      && r->head.content_length > 0);
     ctx->upgrade = plcf->upgrade && r->head.has_upgrade && r->head.conn_upgrade
-                   && r->http_version >= 11 && !ctx->has_body;
+                   && r->http_version >= 11 && !ctx->has_body
+                   && !pc_http_proxy_upgrade_h2c(r);
     return PC_OK;
 }
 

@@ -55,6 +55,7 @@ typedef struct {
     intptr_t              next_upstream_tries; /* 0: as many as peers       */
     size_t                buffer_size;
     int                   upgrade;
+    int                   underscores;        /* forward names with '_'     */
     pc_str_t              timeout_header;     /* "" (data set): off         */
     pc_msec_t             timeout_header_max; /* 0: no cap                  */
 } pc_http_proxy_loc_conf_t;
@@ -77,8 +78,14 @@ pc_msec_t pc_http_proxy_deadline(pc_http_request_t *r,
  * pc_http_proxy_head.c: serialise the request head for an upstream into
  * r->pool (see the file's comment for what is kept, dropped and added).
  * deadline > 0 sends the remaining budget in the timeout header; upgrade
- * forwards the client's Upgrade with Connection: upgrade.  PC_OK/PC_ERROR.
+ * forwards the client's Upgrade with Connection: upgrade.  PC_OK,
+ * PC_DECLINED when a proxy_set_header value would carry CR, LF or NUL
+ * (from the client's input: the request cannot be forwarded), PC_ERROR.
  */
+/* pc_http_proxy_head.c: whether the client's Upgrade offers h2c (never
+ * tunnelled: see the top of pc_http_proxy_head.c). */
+bool pc_http_proxy_upgrade_h2c(const pc_http_request_t *r);
+
 pc_rc_t pc_http_proxy_build_head(pc_http_request_t *r,
     const pc_http_proxy_loc_conf_t *plcf, const pc_http_upstream_t *u,
     pc_msec_t deadline, int upgrade, pc_str_t *out);

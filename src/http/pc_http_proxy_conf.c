@@ -57,6 +57,8 @@ static const pc_directive_t proxy_directives[] = {
       1, 1, 0, pc_conf_set_size, off(buffer_size), 1024, 1048576, NULL },
     { "proxy_upgrade", PC_CTX_HTTP | PC_CTX_SERVER | PC_CTX_LOCATION,
       1, 1, 0, pc_conf_set_flag, off(upgrade), 0, 0, NULL },
+    { "underscores_in_headers", PC_CTX_HTTP | PC_CTX_SERVER,
+      1, 1, 0, pc_conf_set_flag, off(underscores), 0, 0, NULL },
     { "proxy_request_timeout_header", PC_CTX_HTTP | PC_CTX_SERVER | PC_CTX_LOCATION,
       1, 2, 0, set_timeout_header, 0, 0, 0, NULL },
 
@@ -113,6 +115,7 @@ create_conf(pc_conf_t *cf, pc_scope_e scope)
     plcf->next_upstream_tries = PC_INT_UNSET;
     plcf->buffer_size = PC_SIZE_UNSET;
     plcf->upgrade = -1;
+    plcf->underscores = -1;
     plcf->timeout_header_max = PC_MSEC_UNSET;
     return plcf;
 }
@@ -180,6 +183,7 @@ merge_conf(pc_conf_t *cf, void *parent, void *child)
     PC_CONF_MERGE(conf->buffer_size, prev->buffer_size, PC_SIZE_UNSET,
                   PC_HTTP_PROXY_BUFFER_SIZE);
     PC_CONF_MERGE(conf->upgrade, prev->upgrade, -1, 1);
+    PC_CONF_MERGE(conf->underscores, prev->underscores, -1, 0);
     if (conf->timeout_header.data == NULL) {
         conf->timeout_header = prev->timeout_header;
         conf->timeout_header_max = prev->timeout_header_max;

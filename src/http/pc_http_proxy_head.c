@@ -9,8 +9,12 @@
  *     the fields it names, Keep-Alive, Proxy-Connection, TE, Trailer,
  *     Transfer-Encoding, Upgrade), Host, Content-Length, Expect (the proxy
  *     answers 100-continue itself), X-Forwarded-For/-Proto/-Host (set
- *     below), the timeout header (re-sent with the remaining budget) and
- *     every field a proxy_set_header names
+ *     below), the timeout header (re-sent with the remaining budget),
+ *     every field a proxy_set_header names, and fields whose name has an
+ *     underscore unless underscores_in_headers is on (nginx drops them too:
+ *     CGI-style backends read X_Forwarded_For and X-Forwarded-For, or
+ *     Client_Cert and Client-Cert, as the same variable, so forwarding one
+ *     would let a client spoof what we strip or set)
  *   Host: the client's, unchanged (absolute-form authority first; the
  *     upstream's name when the client sent none)
  *   X-Forwarded-For: the client's values, then $remote_addr
@@ -20,11 +24,14 @@
  *     unless a proxy_set_header names it
  *   proxy_set_header fields (an empty value sends nothing)
  *   Content-Length (client sent one) or Transfer-Encoding: chunked
- *   Upgrade + Connection: upgrade (an Upgrade the location tunnels)
+ *   Upgrade + Connection: upgrade (an Upgrade the location tunnels; never
+ *     h2c: an upstream that switched to HTTP/2 behind us would serve
+ *     requests no location check ever saw -- h2c smuggling)
  * No Via.
  */
 #include <string.h>
 
+#include "http/pc_http_chars.h"
 #include "http/pc_http_proxy.h"
 #include "http/pc_http_proxy_msg.h"
 
@@ -269,6 +276,7 @@ skip_field(pc_http_request_t *r, const pc_http_proxy_loc_conf_t *plcf,
         break;
     }
     return pc_http_proxy_hop_by_hop(&r->head, r->head_buf, f)
+           || (!plcf->underscores && memchr(name, '_', f->name_len) != NULL)
            || name_eq(name, f->name_len, "x-forwarded-proto", 17)
            || name_eq(name, f->name_len, "x-forwarded-host", 16)
            || (plcf->timeout_header.len != 0
@@ -412,6 +420,14 @@ pc_http_proxy_build_head(pc_http_request_t *r, const pc_http_proxy_loc_conf_t *p
         if (h[i].value != NULL && pc_http_template_eval(r, h[i].value, &vals[i]) != PC_OK) {
             vals[i].len = 0;
         }
+        if (!pc_http_value_safe(vals[i].data, vals[i].len)) {
+            /* a client's bytes (a decoded %0d%0a in $uri, a capture)
+             * would split the upstream's head: smuggling */
+            pc_log(PC_LOG_INFO, 0, "proxy_set_header %.*s: the value has a CR, LF or "
+                   "NUL byte; the request is refused", (int) h[i].name.len,
+                   (const char *) h[i].name.data);
+            return PC_DECLINED;
+        }
         bound += h[i].name.len + vals[i].len + 4;
     }
     p = out->data = pc_pnalloc(r->pool, bound);
@@ -433,4 +449,31 @@ pc_http_proxy_build_head(pc_http_request_t *r, const pc_http_proxy_loc_conf_t *p
     p = tail_fields(p, r, plcf, deadline, upgrade);
     out->len = (size_t) (p - out->data);
     return PC_OK;
+}
+
+/* See pc_http_proxy.h. */
+bool
+pc_http_proxy_upgrade_h2c(const pc_http_request_t *r)
+{
+    const pc_http_header_t *f;
+    const u_char           *v, *end;
+    uint32_t                i;
+
+    for (i = 0; i < r->head.nheaders; i++) {
+        f = &r->head.headers[i];
+        if (f->id != PC_HTTP_H_UPGRADE)
+            continue;
+        v = r->head_buf + f->value;
+        end = v + f->value_len;
+        for (; v + 3 <= end; v++) {
+            if (pc_strncasecmp(v, (const u_char *) "h2c", 3) == 0
+                && (v == r->head_buf + f->value || v[-1] == ',' || v[-1] == ' '
+                    || v[-1] == '\t')
+                && (v + 3 == end || v[3] == ',' || v[3] == ' ' || v[3] == '\t'))
+            {
+                return true;
+            }
+        }
+    }
+    return false;
 }

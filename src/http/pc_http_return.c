@@ -8,6 +8,7 @@
  * conf first.
  */
 #include "http/pc_http.h"
+#include "http/pc_http_chars.h"
 #include "http/pc_http_conf.h"
 
 static const pc_str_t location_name = pc_string("Location");
@@ -20,17 +21,6 @@ is_redirect(intptr_t status)
            || status == 308;
 }
 
-/* A value safe to put in a header field: no CR, LF or NUL. */
-static bool
-field_value_ok(const pc_str_t *v)
-{
-    size_t i;
-
-    for (i = 0; i < v->len; i++)
-        if (v->data[i] == '\r' || v->data[i] == '\n' || v->data[i] == '\0')
-            return false;
-    return true;
-}
 
 static pc_http_core_conf_t *
 return_conf(pc_http_request_t *r)
@@ -58,7 +48,7 @@ send_redirect(pc_http_request_t *r, int status, const pc_http_template_t *t)
     if (t != NULL) {
         if (pc_http_template_eval(r, t, &url) != PC_OK)
             return PC_ERROR;
-        if (!field_value_ok(&url)) {
+        if (!pc_http_value_safe(url.data, url.len)) {
             pc_log(PC_LOG_INFO, 0, "return: redirect URL with a control byte, not sent");
             return 500;
         }
@@ -166,7 +156,7 @@ pc_http_add_header_filter(pc_http_request_t *r)
             continue;
         if (pc_http_template_eval(r, h[i].value, &v) != PC_OK)
             return PC_ERROR;
-        if (v.len == 0 || !field_value_ok(&v))
+        if (v.len == 0 || !pc_http_value_safe(v.data, v.len))
             continue;
         if (seen_before(h, i, applied))
             rc = pc_http_header_out_add(r, &h[i].name, &v);
