@@ -112,7 +112,14 @@ my @cases = (
     ['request line too long', "GET /" . ('a' x 20000) . " HTTP/1.1\r\n$H\r\n", 414],
     ['one header line too long', "GET / HTTP/1.1\r\n${H}X-Big: " . ('b' x 20000) . "\r\n\r\n", 431],
     ['headers too large in total', "GET / HTTP/1.1\r\n$H" . join('', map { "X-H$_: " . ('c' x 4000) . "\r\n" } 1 .. 40) . "\r\n", 431],
+    ['101 header fields', "GET / HTTP/1.1\r\n$H" . join('', map { "X-N$_: v\r\n" } 1 .. 100) . "\r\n", 431],
 );
+
+{
+    my ($raw) = http_raw($p, "GET / HTTP/1.1\r\n$H" . join('', map { "X-N$_: v\r\n" } 1 .. 98)
+        . "Connection: close\r\n\r\n", 5);
+    like($raw // '', qr{^HTTP/1\.1 200 }, '100 header fields: served');
+}
 
 for my $case (@cases) {
     my ($name, $bytes, $status) = @$case;
