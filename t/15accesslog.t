@@ -268,6 +268,15 @@ conf_test_ok(wrap("log_redact_args a b c;"), 'log_redact_args');
 conf_test_fails(wrap("access_log logs/a.log nosuchformat;"), 'access_log', qr/nosuchformat/, 'access_log unknown format');
 conf_test_fails(wrap("access_log logs/a.log combined buffer=lots;"), 'access_log', qr/buffer|lots/, 'access_log buffer=lots');
 conf_test_fails(wrap("access_log logs/a.log combined flush=soon;"), 'access_log', qr/flush|soon/, 'access_log flush=soon');
+conf_test_fails(wrap("access_log nodir1/a.log;"), 'nodir1', qr/access_log directory ".*nodir1" does not exist/,
+    'access_log into a missing directory: named, with its line');
+{
+    # -t prints every error: both missing directories, each with its line
+    my $t = Test::Portcullis->new(start => 0, conf => wrap("access_log nodir1/a.log;\n    access_log nodir2/b.log;"));
+    my $r = $t->run('-t');
+    my @e = $r->{output} =~ /access_log directory ".*(nodir\d)" does not exist in \S+:\d+$/mg;
+    is("@e", 'nodir1 nodir2', '-t: every missing access_log directory, each with FILE:LINE');
+}
 conf_test_fails(wrap("access_log logs/a.log combined bogus=1;"), 'access_log', qr/bogus/, 'access_log unknown parameter');
 conf_test_fails(wrap("access_log logs/a.log combined if=\$no_such_var_z;"), 'access_log', qr/no_such_var_z/, 'access_log if= unknown variable');
 conf_test_fails(wrap("access_log off combined;"), 'access_log', qr/access_log|off/, 'access_log off with a format');

@@ -157,11 +157,16 @@ sub refused_lines { my ($port, $from) = @_; return scalar $pc->log_lines(qr/conn
     @st = map { (origin_of("/mf2/$_"))[1]{status} } 1 .. 10;
     is_deeply(\@st, [(200) x 10], 'max_fails=2: every request answered');
     is(refused_lines($dead[1], $mark), 2, 'max_fails=2: two failures before the server is taken out');
+    my @dis = $pc->log_lines(qr/\[warn\] .*upstream server temporarily disabled: peer 127\.0\.0\.1:$dead[1] of upstream "mf2", 2 failures within 30000 ms/,
+        from => $mark);
+    is(scalar @dis, 1, 'max_fails=2: taking the server out is logged once, at warn, naming it');
 
     $mark = $pc->log_mark;
+
     @st = map { (origin_of("/mf0/$_"))[1]{status} } 1 .. 6;
     is_deeply(\@st, [(200) x 6], 'max_fails=0: every request answered');
     is(refused_lines($dead[2], $mark), 3, 'max_fails=0: the server is never taken out (tried every other request)');
+    is(scalar($pc->log_lines(qr/temporarily disabled/, from => $mark)), 0, 'max_fails=0: nothing logged as disabled');
 }
 
 # --- backup, down, no live upstreams ----------------------------------------------------------------

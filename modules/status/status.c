@@ -38,6 +38,7 @@
 typedef struct {
     ev_timer        publish;
     pc_cycle_t     *cycle;
+    uint32_t        health_seen;    /* pc_http_upstream_health_changes() */
 } status_worker_t;
 
 static status_worker_t  status_worker;
@@ -161,6 +162,11 @@ status_log(pc_http_request_t *r)
             (uint64_t) pc_max(pc_time.mono_ms - r->start_mono_ms, 0));
     }
     count_upstream(r, smcf);
+    if (pc_http_upstream_health_changes() != status_worker.health_seen) {
+        /* a peer was just taken out: tell `ready` in every worker now */
+        status_worker.health_seen = pc_http_upstream_health_changes();
+        publish();
+    }
     return PC_OK;
 }
 

@@ -918,8 +918,8 @@ master_stop(int how)
     if (M.stopping >= how)
         return;
     M.stopping = how;
-    pc_log(PC_LOG_NOTICE, 0, "%s shutdown: stopping %u worker processes",
-           how == STOP_FAST ? "fast" : "graceful", M.nprocs);
+    pc_log(PC_LOG_NOTICE, 0, "%s shutdown: stopping %u worker process%s",
+           how == STOP_FAST ? "fast" : "graceful", M.nprocs, M.nprocs == 1 ? "" : "es");
     for (i = 0; i < M.nslots; i++)
         ev_timer_stop(M.loop, &M.slots[i].respawn);
     /* The workers' copies keep the sockets listening through

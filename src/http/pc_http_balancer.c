@@ -298,17 +298,19 @@ pc_http_balancer_pick(pc_http_balancer_t *b, pc_msec_t now,
     }
 }
 
-void
+bool
 pc_http_balancer_fail(pc_http_balancer_t *b, uint32_t i, pc_msec_t now)
 {
     pc_http_balancer_peer_t *p = &b->peers[i];
+    bool                     was;
 
     /* A lone server is never taken out (as in nginx): there is nothing to
      * fail over to, and a 503 for fail_timeout after one timeout would be
      * worse than trying it. */
     if (p->max_fails == 0 || b->npeers == 1) {
-        return;
+        return false;
     }
+    was = pc_http_balancer_usable(p, now);
     /* An old failure outside the window no longer counts; a peer that is
      * at the limit stays there, so a failed probe takes it out again. */
     if (p->fails < (uint32_t) p->max_fails
@@ -324,6 +326,7 @@ pc_http_balancer_fail(pc_http_balancer_t *b, uint32_t i, pc_msec_t now)
     if (p->effective_weight < 0) {
         p->effective_weight = 0;
     }
+    return was && !pc_http_balancer_usable(p, now);
 }
 
 void

@@ -88,8 +88,9 @@ int pc_http_balancer_pick(pc_http_balancer_t *b, pc_msec_t now,
     const uint8_t *tried, uint32_t hash);
 
 /* Count a failure (connect error, timeout, invalid response...) of peer i;
- * ignored when the balancer has a single peer (never taken out). */
-void pc_http_balancer_fail(pc_http_balancer_t *b, uint32_t i, pc_msec_t now);
+ * ignored when the balancer has a single peer (never taken out).  True
+ * when this failure took the peer out (usable before, not now). */
+bool pc_http_balancer_fail(pc_http_balancer_t *b, uint32_t i, pc_msec_t now);
 
 /* Count a success of peer i: its failure count starts again from zero. */
 void pc_http_balancer_success(pc_http_balancer_t *b, uint32_t i);

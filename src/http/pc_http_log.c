@@ -82,6 +82,7 @@ typedef struct {
     size_t          buffer;    /* 0: write every line at once              */
     pc_msec_t       flush;
     unsigned        is_stderr:1;
+    const pc_conf_node_t *node; /* the first access_log naming it: errors */
 } log_file_t;
 
 typedef struct {
@@ -457,7 +458,7 @@ find_or_add_file(pc_conf_t *cf, log_main_conf_t *lmcf, const pc_str_t *path,
     f->path = *path;
     f->is_stderr = is_stderr;
     f->flush = PC_MSEC_UNSET;
-    PC_UNUSED(cf);
+    f->node = cf->node;
     return lmcf->files.nelts - 1;
 }
 
@@ -652,6 +653,7 @@ log_init_conf(pc_conf_t *cf)
     log_loc_conf_t *http_conf;
     log_file_t *f;
     uint32_t i;
+    pc_rc_t rc = PC_OK;
 
     http_conf = (hmcf && hmcf->confs) ? hmcf->confs[pc_http_log_module.index] : NULL;
     if (http_conf != NULL && http_conf->logs == NULL
@@ -659,7 +661,7 @@ log_init_conf(pc_conf_t *cf)
         return PC_ERROR;
     f = lmcf->files.elts;
 
-    /* Semantic check for -t: every log directory exists. */
+    /* Semantic check for -t: every log directory exists (all reported). */
     for (i = 0; i < lmcf->files.nelts; i++) {
         char *slash;
         struct stat st;
@@ -670,14 +672,13 @@ log_init_conf(pc_conf_t *cf)
             continue;
         *slash = '\0';
         if (stat((char *) f[i].path.data, &st) != 0 || !S_ISDIR(st.st_mode)) {
-            pc_log(PC_LOG_EMERG, errno, "access_log directory \"%s\" does not exist",
-                (char *) f[i].path.data);
-            *slash = '/';
-            return PC_ERROR;
+            pc_conf_error_at(cf, f[i].node, "access_log directory \"%s\" does not exist",
+                             (char *) f[i].path.data);
+            rc = PC_ERROR;
         }
         *slash = '/';
     }
-    return PC_OK;
+    return rc;
 }
 
 /* ------------------------------------------------------------------ */

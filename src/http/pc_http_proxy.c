@@ -513,8 +513,18 @@ px_fail(pc_http_proxy_ctx_t *ctx, pc_http_proxy_phase_e phase, int err,
     }
     /* a reused connection dying before any response byte says nothing
      * about the peer's health (it closed an idle connection) */
-    if (peer >= 0 && !(att->reused && !ctx->resp_any && kind == PX_ERR_ERROR)) {
-        pc_http_balancer_fail(&ctx->rt->bal, (uint32_t) peer, PX_NOW);
+    if (peer >= 0 && !(att->reused && !ctx->resp_any && kind == PX_ERR_ERROR)
+        && pc_http_balancer_fail(&ctx->rt->bal, (uint32_t) peer, PX_NOW))
+    {
+        const pc_http_upstream_peer_t *pp = &ctx->u->sorted[peer];
+
+        pc_log(PC_LOG_WARN, 0, "upstream server temporarily disabled: peer %.*s of "
+               "upstream \"%.*s\", %d failures within %lld ms, out for %lld ms "
+               "(this worker)", (int) pp->name.len, (const char *) pp->name.data,
+               (int) ctx->u->name.len, (const char *) ctx->u->name.data,
+               (int) pp->max_fails, (long long) pp->fail_timeout,
+               (long long) pp->fail_timeout);
+        pc_http_upstream_health_changed();
     }
     ctx->reason = px_reason(phase, err, kind);
     if (px_can_next(ctx, kind, att->status)) {

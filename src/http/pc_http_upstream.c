@@ -44,6 +44,7 @@ typedef struct {
     pc_http_upconn_t       *free;     /* linked through ->next            */
     uint32_t                nfree;
     ev_timer                trim;     /* active while a pool is over      */
+    uint32_t                health_changes;
 } worker_state_t;
 
 /* One worker per process: this is that worker's upstream state. */
@@ -232,6 +233,18 @@ pc_http_upstream_rt(const pc_http_upstream_t *u)
         return NULL;
     }
     return &ws.ups[u->index];
+}
+
+void
+pc_http_upstream_health_changed(void)
+{
+    ws.health_changes++;
+}
+
+uint32_t
+pc_http_upstream_health_changes(void)
+{
+    return ws.health_changes;
 }
 
 uint32_t

@@ -101,6 +101,12 @@ pc_rc_t pc_http_upstream_finish(pc_conf_t *cf, pc_http_upstream_t *u);
  */
 pc_rc_t pc_http_upstream_init_worker(pc_http_upstream_t **ups, uint32_t n);
 
+/* A peer of this worker was taken out (passive health): counted, so that
+ * the gauges other workers read (`ready`, upstream_peer_up) are published
+ * now rather than at the next periodic refresh. */
+void pc_http_upstream_health_changed(void);
+uint32_t pc_http_upstream_health_changes(void);
+
 /* Worker exit: close every idle connection, free the worker state. */
 void pc_http_upstream_exit_worker(void);
 

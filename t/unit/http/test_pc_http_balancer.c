@@ -108,11 +108,12 @@ test_passive_health(void)
     peers[0].max_fails = 3;
     peers[0].fail_timeout = 10000;
 
-    pc_http_balancer_fail(&bal, 0, 1000);
-    pc_http_balancer_fail(&bal, 0, 2000);
+    ok(!pc_http_balancer_fail(&bal, 0, 1000), "1st failure: not taken out");
+    ok(!pc_http_balancer_fail(&bal, 0, 2000), "2nd failure: not taken out");
     ok(pc_http_balancer_usable(&peers[0], 2000), "2 of 3 failures: still usable");
-    pc_http_balancer_fail(&bal, 0, 3000);
+    ok(pc_http_balancer_fail(&bal, 0, 3000), "3rd failure: reported as taking it out");
     ok(!pc_http_balancer_usable(&peers[0], 3000), "3 failures: out");
+    ok(!pc_http_balancer_fail(&bal, 0, 3000), "a failure while out: not reported again");
     for (i = 0; i < 10; i++) {
         if (pc_http_balancer_pick(&bal, 5000, NULL, 0) != 1) {
             only1 = 0;
@@ -121,7 +122,7 @@ test_passive_health(void)
     ok(only1, "failed peer skipped during fail_timeout");
     ok(!pc_http_balancer_usable(&peers[0], 12999), "still out just before timeout");
     ok(pc_http_balancer_usable(&peers[0], 13000), "usable again after fail_timeout");
-    pc_http_balancer_fail(&bal, 0, 13000);
+    ok(pc_http_balancer_fail(&bal, 0, 13000), "failed probe: reported as taking it out again");
     ok(!pc_http_balancer_usable(&peers[0], 13001), "failed probe: out again at once");
     ok(pc_http_balancer_usable(&peers[0], 23000), "probe again later");
     pc_http_balancer_success(&bal, 0);

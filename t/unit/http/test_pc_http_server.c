@@ -11,6 +11,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "core/pc_cycle.h"
 #include "http/pc_http.h"
@@ -264,12 +266,30 @@ test_names(void)
 static pc_cycle_t *cycle;
 static pc_conf_t cf;
 
+/* A prefix with a logs/ directory (the default access log goes there: its
+ * directory must exist), made once, removed by main. */
+static char test_dir[] = "/tmp/pc_test_server_XXXXXX";
+static char test_logs[sizeof(test_dir) + 8];
+static char test_pfx[sizeof(test_dir) + 2];
+
+static char *
+test_prefix(void)
+{
+    if (test_pfx[0] == '\0' && mkdtemp(test_dir) != NULL) {
+        snprintf(test_logs, sizeof(test_logs), "%s/logs", test_dir);
+        (void) mkdir(test_logs, 0755);
+        snprintf(test_pfx, sizeof(test_pfx), "%s/", test_dir);
+    }
+    return test_pfx;
+}
+
 /* Load text as a whole configuration (after a test preamble): parse,
  * dispatch, init_conf, like pc_cycle_load, but keeping the errors. */
 static uint32_t
 load(const char *text)
 {
     static const char pre[] = "pid /tmp/pc_test.pid; error_log stderr;\n";
+    char *prefix = test_prefix();
     pc_conf_node_t *root;
     char *buf;
     size_t len = strlen(pre) + strlen(text);
@@ -277,7 +297,7 @@ load(const char *text)
 
     cycle = pc_pcalloc(pool, sizeof(*cycle));
     cycle->pool = pool;
-    cycle->prefix = "/tmp/";
+    cycle->prefix = prefix;
     cycle->main_confs = pc_pcalloc(pool, (pc_modules_n + 1) * sizeof(void *));
     pc_array_init(&cycle->listening, pool, PC_CYCLE_LISTEN_MAX, sizeof(pc_listening_t));
     pc_array_init(&cycle->shm_zones, pool, 4, sizeof(pc_shm_zone_t *));
@@ -285,7 +305,7 @@ load(const char *text)
     cf.cycle = cycle;
     cf.pool = pool;
     cf.temp_pool = pool;
-    cf.prefix = "/tmp/";
+    cf.prefix = prefix;
     cf.ctx = PC_CTX_MAIN;
     buf = pc_pnalloc(pool, len + 1);
     snprintf(buf, len + 1, "%s%s", pre, text);
@@ -535,5 +555,9 @@ main(void)
     test_conf_merge();
     pc_http_regex_ops = NULL;
     pc_pool_destroy(pool);
+    if (test_pfx[0] != '\0') {
+        (void) rmdir(test_logs);
+        (void) rmdir(test_dir);
+    }
     return done_testing();
 }
