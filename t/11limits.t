@@ -1,7 +1,8 @@
 #!/usr/bin/perl
 # Size limits, keep-alive limits and error bodies (SPEC §4 Core, §8):
 # client_max_body_size, client_header_buffer_size,
-# large_client_header_buffers, keepalive_requests, error_format.
+# large_client_header_buffers, keepalive_requests, error_format,
+# worker_connections (reusing idle keep-alive connections).
 use strict;
 use warnings;
 use FindBin;
@@ -9,6 +10,7 @@ use lib "$FindBin::Bin/lib";
 use Test::More;
 use Test::Portcullis;
 use JSON::PP;
+use Time::HiRes qw(time);
 
 Test::Portcullis::require_binary();
 
@@ -118,6 +120,71 @@ conf_test_fails(wrap('    large_client_header_buffers 4 8q;', ''), 'large_client
 }
 conf_test_fails(wrap('    keepalive_requests many;', ''), 'keepalive_requests', qr/keepalive_requests|many/, 'keepalive_requests many');
 conf_test_fails(wrap('    keepalive_requests -1;', ''), 'keepalive_requests', qr/keepalive_requests|-1/, 'keepalive_requests -1');
+
+# --- worker_connections: idle keep-alive connections make room ------------------
+sub wc_conf {
+    return "error_log logs/error.log info;\nworker_processes 1;\nevents { worker_connections 8; }\n"
+        . "http {\n    keepalive_timeout 30s;\n    client_header_timeout 30s;\n"
+        . "    server {\n        listen 127.0.0.1:%%PORT%%;\n        location / { return 200 \"ok\"; }\n    }\n}\n";
+}
+sub idle_client {
+    my ($p) = @_;
+    my $c = client($p) or return undef;
+    $c->send("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+    my $r = $c->read_response(timeout => 5);
+    return $r && $r->{status} == 200 ? $c : undef;
+}
+{
+    my $pc = Test::Portcullis->new(conf => wc_conf());
+    my $p = $pc->port;
+    $pc->wait_workers(1);
+    my @idle;
+    for (1 .. 8) { push @idle, idle_client($p); select(undef, undef, undef, 0.02) }
+    is(scalar(grep { defined } @idle), 8, 'worker_connections 8: eight idle keep-alive clients');
+    my $mark = $pc->log_mark;
+    my $t0 = time();
+    my $c = client($p);
+    $c->send("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+    my $r = $c->read_response(timeout => 3);
+    is($r && $r->{status}, 200, 'full of idle keep-alive clients: a new client is served');
+    ok(time() - $t0 < 3, 'served well under keepalive_timeout');
+    ok($idle[0] && $idle[0]->closed_within(3), 'the oldest idle connection was closed (EOF)');
+    ok($idle[7] && !$idle[7]->readable_within(0.3), 'the newest idle connection is kept');
+    ok($pc->wait_for_log(qr/\[warn\].*worker_connections \(8\) are not enough: closed \d+ idle keep-alive connection/, 5, from => $mark),
+        'reuse logged at warn');
+    # the kept ones still work
+    $idle[7]->send("GET / HTTP/1.1\r\nHost: x\r\n\r\n") if $idle[7];
+    $r = $idle[7] && $idle[7]->read_response(timeout => 3);
+    is($r && $r->{status}, 200, 'a kept idle connection still serves requests');
+    $_ && $_->close for @idle, $c;
+    unlike($pc->error_log, qr/\[(?:alert|crit|emerg)\]/, 'no alert/crit in the log');
+    is($pc->stop, 0, 'exit 0');
+}
+{
+    # Clients mid-head (slowloris) are not reusable: only the idle one goes,
+    # then a new client waits in the backlog until a slot frees.
+    my $pc = Test::Portcullis->new(conf => wc_conf());
+    my $p = $pc->port;
+    $pc->wait_workers(1);
+    my @slow = map { my $c = client($p); $c->send("GET / HTTP/1.1\r\nHost: x\r\n"); $c } 1 .. 7;
+    my $idle = idle_client($p);
+    ok($idle, 'seven clients mid-head and one idle keep-alive client');
+    my $mark = $pc->log_mark;
+    my $ca = client($p);
+    $ca->send("GET / HTTP/1.1\r\n");                       # an eighth slow one
+    ok($idle && $idle->closed_within(3), 'the idle keep-alive connection made room');
+    ok($pc->wait_for_log(qr/\[warn\].*worker_connections \(8\) are not enough: closed 1 idle keep-alive connection/, 5, from => $mark),
+        'reuse logged at warn');
+    my $cb = client($p);
+    $cb->send("GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    ok(!$cb->readable_within(1.5), 'no reusable connection: a new client waits in the backlog');
+    is(scalar(grep { $_->readable_within(0) } @slow, $ca), 0, 'clients mid-head are not closed');
+    $slow[0]->close;
+    my $r = $cb->read_response(timeout => 5);
+    is($r && $r->{status}, 200, '... and is served once a slot frees');
+    $_->close for @slow[1 .. 6], $ca, $cb;
+    is($pc->stop, 0, 'exit 0');
+}
 
 # --- error_format -----------------------------------------------------------------------------
 {

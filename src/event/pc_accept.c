@@ -6,6 +6,15 @@
  * (new clients wait in the kernel backlog until a connection closes) and
  * when the process or system runs out of descriptors (EMFILE/ENFILE: retry
  * after 100 ms instead of spinning on a socket that stays readable).
+ *
+ * A full worker whose connections include reusable ones (idle keep-alive
+ * clients, see pc_conn_reusable) does not leave a waiting client in the
+ * backlog until one of them times out: otherwise clients that merely keep
+ * their connections open, or refresh them, lock everyone else out.  It
+ * accepts the client and closes the oldest reusable connections to make
+ * room, like nginx.  It first lets REUSE_DELAY pass with accept paused, so
+ * that a sibling worker with free slots (shared listening queue) takes the
+ * client instead and nobody is closed for nothing.
  */
 #include <errno.h>
 #include <netinet/in.h>
@@ -24,11 +33,17 @@
 #define ACCEPT_BATCH        64      /* accepts per wake-up, for fairness   */
 #define ACCEPT_RETRY_SEC    0.1     /* after EMFILE/ENFILE                 */
 #define ACCEPT_LOG_EVERY_MS 1000
+#define REUSE_DELAY_SEC     0.05    /* full: leave the client to a sibling */
+#define REUSE_BATCH         32      /* most reusable connections closed at once */
 
 static bool       paused_full;      /* every worker_connections in use     */
 static bool       paused_error;     /* out of descriptors, retry timer on  */
+static bool       reuse_ready;      /* full, REUSE_DELAY passed: make room */
 static ev_timer   retry_timer;
+static ev_timer   reuse_timer;
 static pc_msec_t  last_error_log = -ACCEPT_LOG_EVERY_MS;
+static pc_msec_t  last_reuse_log = -ACCEPT_LOG_EVERY_MS;
+static uint32_t   reused_unlogged;  /* closed since the last log line     */
 
 static void
 watchers_set(pc_worker_t *wk, bool on)
@@ -63,6 +78,54 @@ on_retry(struct ev_loop *loop, ev_timer *w, int revents)
     paused_error = false;
     if (pc_worker != NULL)
         maybe_resume(pc_worker);
+}
+
+static void
+on_reuse_timer(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    PC_UNUSED(loop);
+    PC_UNUSED(w);
+    PC_UNUSED(revents);
+    reuse_ready = true;
+    paused_full = false;
+    if (pc_worker != NULL)
+        maybe_resume(pc_worker);
+}
+
+/* The worker is full: pause, and with reusable connections come back
+ * after REUSE_DELAY to make room if the client is still waiting. */
+static void
+pause_full(pc_worker_t *wk)
+{
+    paused_full = true;
+    watchers_set(wk, false);
+    if (pc_conn_reusable_count() > 0 && !ev_is_active(&reuse_timer))
+        ev_timer_start(wk->loop, &reuse_timer);
+}
+
+/*
+ * A client was accepted into a full worker: close the oldest reusable
+ * connections, an eighth of them (1 to REUSE_BATCH, and at least enough
+ * for this one), so that a burst of clients does not pay this per client.
+ * Logged at warn, at most once per ACCEPT_LOG_EVERY_MS.
+ */
+static void
+make_room(pc_worker_t *wk)
+{
+    uint32_t n, need;
+
+    n = pc_min(pc_max(pc_conn_reusable_count() / 8, 1), REUSE_BATCH);
+    need = wk->nconns - wk->max_conns + 1;
+    reused_unlogged += pc_conn_reuse(wk, pc_max(n, need));
+    if (reused_unlogged > 0
+        && pc_time.mono_ms - last_reuse_log >= ACCEPT_LOG_EVERY_MS)
+    {
+        last_reuse_log = pc_time.mono_ms;
+        pc_log(PC_LOG_WARN, 0, "worker_connections (%u) are not enough: "
+               "closed %u idle keep-alive connections", wk->max_conns,
+               reused_unlogged);
+        reused_unlogged = 0;
+    }
 }
 
 static void
@@ -122,15 +185,21 @@ on_accept(struct ev_loop *loop, ev_io *w, int revents)
     PC_UNUSED(loop);
     PC_UNUSED(revents);
     for (i = 0; i < ACCEPT_BATCH && wk->accepting; i++) {
-        if (wk->nconns >= wk->max_conns) {
-            paused_full = true;
-            watchers_set(wk, false);
+        if (wk->nconns >= wk->max_conns
+            && (!reuse_ready || pc_conn_reusable_count() == 0))
+        {
+            pause_full(wk);
             return;
         }
         len = sizeof(peer);
         fd = accept4(w->fd, (struct sockaddr *) &peer, &len,
                      SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd >= 0) {
+            /* Accepted first, room made second: nobody is closed for a
+             * client another worker took meanwhile.  If the protocol
+             * closed none, this one client is over the limit. */
+            if (wk->nconns >= wk->max_conns)
+                make_room(wk);
             accepted(wk, ls, fd, &peer, len);
             continue;
         }
@@ -139,6 +208,7 @@ on_accept(struct ev_loop *loop, ev_io *w, int revents)
 #if EAGAIN != EWOULDBLOCK
         case EWOULDBLOCK:
 #endif
+            reuse_ready = false;    /* the next client waits REUSE_DELAY */
             return;
         case EINTR:
         case ECONNABORTED:      /* the client gave up while queued */
@@ -178,9 +248,11 @@ pc_accept_start(pc_worker_t *wk)
             wk->accept_watchers[i].data = &ls[i];
         }
         ev_timer_init(&retry_timer, on_retry, ACCEPT_RETRY_SEC, 0.);
+        ev_timer_init(&reuse_timer, on_reuse_timer, REUSE_DELAY_SEC, 0.);
     }
     wk->accepting = 1;
-    paused_full = wk->nconns >= wk->max_conns;
+    /* Full: on_accept pauses (and plans to make room) at the first client. */
+    paused_full = false;
     maybe_resume(wk);
     return PC_OK;
 }
@@ -194,7 +266,9 @@ pc_accept_stop(pc_worker_t *wk)
         return;
     watchers_set(wk, false);
     ev_timer_stop(wk->loop, &retry_timer);
+    ev_timer_stop(wk->loop, &reuse_timer);
     paused_error = false;
+    reuse_ready = false;
 }
 
 /* See pc_listen.h. */
@@ -202,6 +276,17 @@ void
 pc_accept_conn_closed(pc_worker_t *wk)
 {
     if (paused_full && wk->nconns < wk->max_conns) {
+        paused_full = false;
+        maybe_resume(wk);
+    }
+}
+
+/* See pc_listen.h.  Only a pause for want of anything reusable is lifted:
+ * on_accept then pauses again with the REUSE_DELAY timer running. */
+void
+pc_accept_conn_reusable(pc_worker_t *wk)
+{
+    if (paused_full && !ev_is_active(&reuse_timer)) {
         paused_full = false;
         maybe_resume(wk);
     }

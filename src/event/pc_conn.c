@@ -11,6 +11,11 @@
  * by deferring the release of closed structs until the walk ends: a closed
  * struct keeps its `next` pointer and stays readable, and `closed` tells the
  * walk to skip it.
+ *
+ * Reusable connections (idle between requests) are also on a second list,
+ * oldest first, so that accept can close the oldest when worker_connections
+ * run out: two pointers per connection, and marking or unmarking one is a
+ * few pointer writes, as cheap as the keep-alive path must stay.
  */
 #include <errno.h>
 #include <limits.h>
@@ -40,6 +45,9 @@ static pc_conn_t   *free_conns;     /* linked through next            */
 static unsigned     nlive;          /* structs handed out, not freed  */
 static unsigned   defer_depth;      /* > 0 while a walk is running    */
 static pc_conn_t *deferred;         /* closed during a walk (via prev) */
+static pc_conn_t *reuse_head;       /* reusable, oldest first (rnext)  */
+static pc_conn_t *reuse_tail;
+static uint32_t   nreusable;
 
 static void defer_begin(void);
 static void defer_end(void);
@@ -167,6 +175,7 @@ pc_conn_close(pc_conn_t *c)
     if (c == NULL || c->closed)
         return;
     wk = pc_worker;
+    pc_conn_reusable(c, false);
     ev_io_stop(wk->loop, &c->ev);
     ev_timer_stop(wk->loop, &c->timer);
     if (c->fd >= 0)
@@ -192,6 +201,75 @@ pc_conn_close(pc_conn_t *c)
         release(c);
     }
     pc_accept_conn_closed(wk);
+}
+
+/* See pc_conn.h.  Appended as the newest; wakes a paused accept when the
+ * worker is full (one comparison on the keep-alive path otherwise). */
+void
+pc_conn_reusable_set(pc_conn_t *c)
+{
+    pc_worker_t *wk = pc_worker;
+
+    c->reusable = 1;
+    c->rnext = NULL;
+    c->rprev = reuse_tail;
+    if (reuse_tail != NULL)
+        reuse_tail->rnext = c;
+    else
+        reuse_head = c;
+    reuse_tail = c;
+    nreusable++;
+    if (wk->nconns >= wk->max_conns)
+        pc_accept_conn_reusable(wk);
+}
+
+/* See pc_conn.h. */
+void
+pc_conn_reusable_clear(pc_conn_t *c)
+{
+    if (c->rprev != NULL)
+        c->rprev->rnext = c->rnext;
+    else
+        reuse_head = c->rnext;
+    if (c->rnext != NULL)
+        c->rnext->rprev = c->rprev;
+    else
+        reuse_tail = c->rprev;
+    c->rprev = c->rnext = NULL;
+    c->reusable = 0;
+    nreusable--;
+}
+
+/* See pc_conn.h. */
+uint32_t
+pc_conn_reusable_count(void)
+{
+    return nreusable;
+}
+
+/* See pc_conn.h.  Each pass takes the head again: terminate() may close
+ * other connections too (none of them is touched after it).  A protocol
+ * that leaves c open loses its mark, so the loop always ends. */
+uint32_t
+pc_conn_reuse(pc_worker_t *wk, uint32_t n)
+{
+    pc_conn_t *c;
+    uint32_t   closed = 0;
+
+    PC_UNUSED(wk);
+    defer_begin();
+    while (closed < n && (c = reuse_head) != NULL) {
+        if (c->proto != NULL && c->proto->terminate != NULL)
+            c->proto->terminate(c);
+        else
+            pc_conn_close(c);
+        if (c->closed)
+            closed++;
+        else if (c->reusable)
+            pc_conn_reusable_clear(c);
+    }
+    defer_end();
+    return closed;
 }
 
 static void

@@ -40,7 +40,10 @@ typedef struct {
     /* Graceful shutdown: finish what is in flight, close when idle. */
     void          (*drain)(pc_conn_t *c);
     /* Fast shutdown / shutdown_timeout: release the protocol state and
-     * close c now (must end in pc_conn_close).  NULL: pc_conn_close alone. */
+     * close c now (must end in pc_conn_close).  NULL: pc_conn_close alone.
+     * Also how a reusable connection (pc_conn_reusable) is closed when
+     * accept needs its slot: c->reusable is still set then, and the
+     * protocol closes it as politely as at its idle timeout. */
     void          (*terminate)(pc_conn_t *c);
 } pc_conn_proto_t;
 
@@ -55,6 +58,8 @@ struct pc_conn_s {
     unsigned        eof:1;          /* peer closed (read returned 0)         */
     unsigned        error:1;        /* fatal I/O error seen                  */
     unsigned        closed:1;
+    unsigned        reusable:1;     /* idle between requests: may be closed
+                                       when worker_connections run out     */
     ev_io           ev;             /* the fd's one watcher (data = c): the
                                        events pc_conn_want asked for, handed
                                        to proto->write, then proto->read   */
@@ -71,6 +76,8 @@ struct pc_conn_s {
     const pc_conn_proto_t *proto;   /* NULL: no handlers at all              */
 
     pc_conn_t      *prev, *next;    /* worker's connection list              */
+    pc_conn_t      *rprev, *rnext;  /* reusable ones, oldest first (while
+                                       reusable)                           */
 };
 
 /* The connection's event loop (the worker's). */
@@ -191,6 +198,36 @@ ssize_t pc_conn_writev_plain(pc_conn_t *c, struct iovec *iov, int iovcnt);
 /* Local address of c into *out (getsockname: $server_addr is rare, and
  * 32 bytes in every connection are not); its length, 0 on failure. */
 socklen_t pc_conn_local_addr(pc_conn_t *c, pc_sockaddr_t *out);
+
+/*
+ * Mark c reusable (on) or not.  A protocol marks a connection reusable
+ * while closing it costs its peer nothing but a reconnect: idle between
+ * requests, nothing buffered, nothing in progress (an HTTP keep-alive
+ * connection).  When accept finds worker_connections all in use, the
+ * oldest reusable connections are closed (through proto->terminate) to
+ * make room.  O(1), no system call: called on every keep-alive request.
+ * Closing c unmarks it.
+ */
+void pc_conn_reusable_set(pc_conn_t *c);
+void pc_conn_reusable_clear(pc_conn_t *c);
+
+static inline void
+pc_conn_reusable(pc_conn_t *c, bool on)
+{
+    if (on && !c->reusable)
+        pc_conn_reusable_set(c);
+    else if (!on && c->reusable)
+        pc_conn_reusable_clear(c);
+}
+
+/* Connections of this worker marked reusable now. */
+uint32_t pc_conn_reusable_count(void);
+
+/*
+ * Close up to n reusable connections, oldest first, each through its
+ * proto->terminate (pc_conn_close when NULL).  Returns how many closed.
+ */
+uint32_t pc_conn_reuse(pc_worker_t *wk, uint32_t n);
 
 /* Worker-wide: call drain() on every connection (graceful shutdown). */
 void pc_conn_drain_all(pc_worker_t *wk);

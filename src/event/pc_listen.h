@@ -39,6 +39,11 @@ void pc_listen_close(pc_listening_t *ls);
  * paused because every worker_connections slot was in use. */
 void pc_accept_conn_closed(pc_worker_t *wk);
 
+/* Called by pc_conn_reusable when a connection becomes reusable while the
+ * worker is at worker_connections: resume a paused accept, which will make
+ * room by closing it (or an older one) when a client is waiting. */
+void pc_accept_conn_reusable(pc_worker_t *wk);
+
 /* Free what pc_accept_start allocated (worker exit). */
 void pc_accept_free(pc_worker_t *wk);
 

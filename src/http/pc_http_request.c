@@ -331,8 +331,8 @@ on_drain(pc_conn_t *c)
     /* else: its request finishes with Connection: close */
 }
 
-/* Fast shutdown or shutdown_timeout: whatever is in flight ends now (its
- * pool cleanups release upstream connections). */
+/* Fast shutdown, shutdown_timeout, or accept taking a reusable (IDLE) one's
+ * slot: all ends now (pool cleanups free upstreams); IDLE closes politely. */
 static void
 on_terminate(pc_conn_t *c)
 {
@@ -343,7 +343,7 @@ on_terminate(pc_conn_t *c)
         pc_conn_close(c);
         return;
     }
-    c->error = 1;
+    c->error |= hc->state != PC_HC_IDLE;
     conn_close(hc);
 }
 
@@ -393,6 +393,7 @@ request_new(pc_http_conn_t *hc, pc_pool_t *pool)
 
     hc->req = req;
     hc->state = PC_HC_HEAD;
+    pc_conn_reusable(c, false);         /* a slowloris is not reusable */
     if (!hc->fresh)
         pc_conn_timer_set(c, ccf->client_header_timeout);
     hc->fresh = 0;
@@ -877,6 +878,7 @@ req_end(pc_http_conn_t *hc)
     hc->state = PC_HC_IDLE;
     pc_conn_want_read(c, true);
     pc_conn_timer_set(c, ka);
+    pc_conn_reusable(c, true);
     return PC_DONE;
 }
 
@@ -1483,11 +1485,9 @@ pc_http_conn_stats(pc_http_conn_stats_t *st)
             continue;
         }
         switch (hc->state) {
-        case PC_HC_IDLE:
-            if (hc->fresh)
-                st->reading++;
-            else
-                st->idle++;
+        case PC_HC_IDLE:            /* fresh (no byte yet): reading */
+            st->reading += hc->fresh;
+            st->idle += !hc->fresh;
             break;
         case PC_HC_HEAD:
             st->reading++;

@@ -29,7 +29,10 @@
 typedef struct pc_http_req_s pc_http_req_t;
 
 typedef enum {
-    PC_HC_IDLE = 0,     /* no request: waiting for its first byte (no buffer, no pool) */
+    PC_HC_IDLE = 0,     /* no request: waiting for its first byte (no buffer, no pool);
+                           after a request also reusable (pc_conn_reusable):
+                           accept may close the oldest when worker_connections
+                           run out.  Not a fresh one: it has had no answer. */
     PC_HC_HEAD,         /* reading / parsing a request head                    */
     PC_HC_ACTIVE,       /* head done: phases, handler, body, response          */
     PC_HC_LINGER        /* response written, write side shut: draining input   */
