@@ -9,6 +9,7 @@ use FindBin;
 use lib "$FindBin::Bin/lib";
 use Test::More;
 use Test::Portcullis;
+use Test::Portcullis::Origin;
 use JSON::PP;
 use Time::HiRes qw(time);
 
@@ -183,6 +184,38 @@ sub idle_client {
     my $r = $cb->read_response(timeout => 5);
     is($r && $r->{status}, 200, '... and is served once a slot frees');
     $_->close for @slow[1 .. 6], $ca, $cb;
+    is($pc->stop, 0, 'exit 0');
+}
+{
+    # Idle upstream connections in a keepalive pool are reusable too: with
+    # two of them and a client mid-head filling worker_connections 3, a new
+    # client gets a pooled connection's slot.
+    my $o = Test::Portcullis::Origin->new(name => 'wcup');
+    my $O = $o->port;
+    my $pc = Test::Portcullis->new(conf => "error_log logs/error.log info;\nworker_processes 1;\n"
+        . "events { worker_connections 3; }\nhttp {\n    client_header_timeout 30s;\n"
+        . "    upstream up { server 127.0.0.1:$O; keepalive 4; keepalive_timeout 60s; }\n"
+        . "    server {\n        listen 127.0.0.1:%%PORT%%;\n        location / { proxy_pass http://up; }\n    }\n}\n");
+    my $p = $pc->port;
+    $pc->wait_workers(1);
+    my @c = map { client($p) } 1 .. 2;
+    $_->send("GET /wc/a?delay=0.3 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n") for @c;
+    is(scalar(grep { $_ && $_->{status} == 200 } map { $_->read_response(timeout => 5) } @c), 2,
+        'two concurrent proxied requests: two upstream connections, now idle in the pool');
+    $_->close for @c;
+    my $slow = client($p);
+    $slow->send("GET / HTTP/1.1\r\n");                    # mid-head: not reusable
+    my $mark = $pc->log_mark;
+    my $t0 = time();
+    my $n = client($p);
+    $n->send("GET /wc/b HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    my $r = $n->read_response(timeout => 5);
+    is($r && $r->{status}, 200, 'full with two idle upstream connections: a new client is served');
+    ok(time() - $t0 < 3, 'at once, not after the pool\'s keepalive_timeout');
+    ok(wait_until(sub { (grep { $_->{type} eq 'eof' } $o->events) >= 1 }, 5),
+        'the origin saw a pooled connection closed to make room');
+    ok(!$slow->readable_within(0), 'the client mid-head is untouched');
+    $_->close for $slow, $n;
     is($pc->stop, 0, 'exit 0');
 }
 

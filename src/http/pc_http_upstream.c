@@ -324,7 +324,23 @@ on_idle_drain(pc_conn_t *c)
     }
 }
 
-static const pc_conn_proto_t idle_proto = { on_idle_read, NULL, on_idle_drain, NULL };
+/* Shutdown, or accept needing its slot at worker_connections (an idle
+ * pooled connection is reusable: a client matters more than a reconnect
+ * to the upstream later). */
+static void
+on_idle_terminate(pc_conn_t *c)
+{
+    pc_http_upconn_t *uc = c->data;
+
+    if (uc != NULL && uc->idle) {
+        pc_http_upstream_close(uc);
+    } else {
+        pc_conn_close(c);
+    }
+}
+
+static const pc_conn_proto_t idle_proto = { on_idle_read, NULL, on_idle_drain,
+                                            on_idle_terminate };
 
 pc_http_upconn_t *
 pc_http_upstream_pool_get(pc_http_upstream_rt_t *rt, uint32_t peer)
@@ -334,6 +350,7 @@ pc_http_upstream_pool_get(pc_http_upstream_rt_t *rt, uint32_t peer)
     for (uc = rt->idle; uc != NULL; uc = uc->next) {
         if (uc->peer == peer) {
             idle_unlink(uc);
+            pc_conn_reusable(uc->c, false);
             /* The read watcher runs on: the new owner changes its
              * callback (ev_set_cb), which costs nothing. */
             pc_conn_want_write(uc->c, false);
@@ -381,6 +398,7 @@ pc_http_upstream_pool_put(pc_http_upconn_t *uc)
     rt->idle = uc;
     rt->nidle++;
     uc->idle_since = pc_time.mono_ms;
+    pc_conn_reusable(c, true);
     if (rt->nidle > (uint32_t) u->keepalive)
         trim_arm(rt);
 }
