@@ -298,6 +298,20 @@ CONF
     is($pc->exit_code, 2, 'port in use: exit code 2');
     my $all = $pc->stderr . $pc->error_log;
     like($all, qr/127\.0\.0\.1:$port/, 'port in use: message names the address');
+    like($all, qr/bind\(\) to 127\.0\.0\.1:$port failed \(listen in \S+portcullis\.conf:3\)/,
+        'port in use: and the listen line');
+
+    # the same at a reload: the old configuration keeps serving
+    my $ok = Test::Portcullis->new(conf => "error_log logs/error.log info;\nevents { }\n"
+        . "http { server { listen 127.0.0.1:%%PORT%%; location / { return 200 \"ok\"; } } }\n");
+    $ok->write_conf("error_log logs/error.log info;\nevents { }\nhttp {\n"
+        . "    server { listen 127.0.0.1:%%PORT%%; location / { return 200 \"ok\"; } }\n"
+        . "    server { listen 127.0.0.1:$port; }\n}\n");
+    ok(!defined $ok->reload, 'reload adding a listen on a port in use: refused');
+    like($ok->{reload_error} // '', qr/bind\(\) to 127\.0\.0\.1:$port failed \(listen in \S+portcullis\.conf:5\)/,
+        'reload: the error names the address and the listen line');
+    is(http_get($ok->port, '/')->{body}, 'ok', 'reload: the old configuration still serves');
+    is($ok->stop, 0, 'exit 0');
     close($holder);
 }
 

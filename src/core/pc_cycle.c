@@ -371,6 +371,7 @@ pc_cycle_add_listening(pc_conf_t *cf, const struct sockaddr *addr,
     ls->fd = -1;
     ls->backlog = PC_LISTEN_BACKLOG;
     ls->ipv6only = addr->sa_family == AF_INET6;
+    ls->node = cf->node;
     return ls;
 }
 

@@ -39,6 +39,7 @@ struct pc_listening_s {
     unsigned        ipv6only:1;
     unsigned        inherited:1;    /* fd taken over from the previous cycle */
     unsigned        ssl:1;
+    const pc_conf_node_t *node;     /* the first line declaring it (errors) */
     /* Protocol glue, set by whoever declared the listener (http): called
      * in the worker for each accepted connection. */
     void          (*handler)(pc_conn_t *c);

@@ -68,7 +68,11 @@ pc_listen_open(pc_listening_t *ls, int level)
     if (set_options(ls, fd, level) != PC_OK)
         goto failed;
     if (bind(fd, (struct sockaddr *) &ls->addr, ls->addrlen) < 0) {
-        pc_log(level, errno, "bind() to %s failed", ls->addr_text);
+        if (ls->node != NULL)
+            pc_log(level, errno, "bind() to %s failed (listen in %s:%u)", ls->addr_text,
+                   ls->node->file, ls->node->line);
+        else
+            pc_log(level, errno, "bind() to %s failed", ls->addr_text);
         goto failed;
     }
     if (listen(fd, backlog_of(ls)) < 0) {
