@@ -241,6 +241,11 @@ my $total;
     is_deeply($p->{errors}, [], 'auth_token: and the exposition is valid');
     (undef, $r) = scrape(_path => '/private', Authorization => "bearer  $TOKEN");
     is($r->{status}, 200, 'auth_token: the scheme is case-insensitive');
+    for my $pair ([ "Bearer $TOKEN", 'Bearer wrong' ], [ 'Bearer wrong', "Bearer $TOKEN" ]) {
+        my ($d) = http_raw($st, "GET /private HTTP/1.1\r\nHost: x\r\nAuthorization: $pair->[0]\r\n"
+            . "Authorization: $pair->[1]\r\nConnection: close\r\n\r\n", 5);
+        like($d // '', qr{^HTTP/1\.1 401 }, "auth_token: two Authorization fields are refused ($pair->[1] second)");
+    }
 }
 
 # --- allow / deny -----------------------------------------------------------------------------------

@@ -459,15 +459,24 @@ send_ready(pc_http_request_t *r)
 }
 
 /* Authorization: Bearer TOKEN, compared as SHA-256 digests in constant
- * time (neither the token's bytes nor its length leak through timing). */
+ * time (neither the token's bytes nor its length leak through timing).
+ * Exactly one Authorization field: with two, which one a component in
+ * front of us or behind us reads is anybody's guess (nginx: 400). */
 static bool
 authorized(pc_http_request_t *r, const pc_status_conf_t *scf)
 {
     pc_str_t v = pc_http_header_in(r, "authorization", 13);
     u_char   digest[SHA256_DIGEST_LENGTH];
     size_t   i = 6;
+    uint32_t k, n = 0;
 
-    if (v.data == NULL || v.len < 8 || pc_strncasecmp(v.data, (const u_char *) "bearer", 6) != 0
+    for (k = 0; k < r->head.nheaders; k++) {
+        if (r->head.headers[k].name_len == 13
+            && pc_strncasecmp(r->head_buf + r->head.headers[k].name,
+                              (const u_char *) "authorization", 13) == 0)
+            n++;
+    }
+    if (n != 1 || v.data == NULL || v.len < 8 || pc_strncasecmp(v.data, (const u_char *) "bearer", 6) != 0
         || (v.data[6] != ' ' && v.data[6] != '\t'))
         return false;
     while (i < v.len && (v.data[i] == ' ' || v.data[i] == '\t'))
