@@ -276,6 +276,41 @@ sub log_json {
     like($bad, qr/^HTTP\/1\.1 400.*"request_id":"[0-9a-f]{32}"/s, 'a 400 before any phase still has a request_id');
 }
 
+# --- responses the proxy makes before any phase carry X-Request-ID too ---------------------------
+# (400 malformed head, 400 CL+TE, 400 no Host, 431, 414): the header, the
+# json body and the access log agree, and a valid client id is kept when
+# the head was parsed far enough to have it.
+{
+    my $big = 'a' x (70 * 1024);
+    my @cases = (
+        ['bad header line', 400, "GET /h HTTP/1.1\r\nHost: x\r\nX-Request-ID: bad-line-1\r\nBad Header: y\r\n\r\n", 'bad-line-1'],
+        ['CL and TE', 400, "POST /h HTTP/1.1\r\nHost: x\r\nX-Request-ID: cl-te-1\r\nContent-Length: 3\r\n"
+            . "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 'cl-te-1'],
+        ['no Host', 400, "GET /h HTTP/1.1\r\nX-Request-ID: no-host-1\r\n\r\n", 'no-host-1'],
+        ['70 KB header', 431, "GET /h HTTP/1.1\r\nHost: x\r\nX-Big: $big\r\n\r\n", undef],
+        ['70 KB header after X-Request-ID', 431, "GET /h HTTP/1.1\r\nHost: x\r\nX-Request-ID: big-1\r\nX-Big: $big\r\n\r\n", 'big-1'],
+        ['70 KB URI', 414, "GET /$big HTTP/1.1\r\nHost: x\r\n\r\n", undef],
+    );
+    for my $c (@cases) {
+        my ($name, $status, $bytes, $keep) = @$c;
+        my $raw = http_raw($p1, $bytes);
+        my ($head, $body) = split /\r\n\r\n/, $raw, 2;
+        like($head // '', qr{^HTTP/1\.1 $status }, "$name: $status");
+        my ($hdr) = ($head // '') =~ /^X-Request-ID: ([^\r\n]*)/mi;
+        my ($inbody) = ($body // '') =~ /"request_id":"([^"]*)"/;
+        ok(defined $hdr && length $hdr, "$name: X-Request-ID response header");
+        is($hdr, $inbody, "$name: the header and the body's request_id agree");
+        if (defined $keep) {
+            is($hdr, $keep, "$name: the client's valid X-Request-ID is kept");
+        } else {
+            like($hdr // '', qr/^[0-9a-f]{32}$/, "$name: a generated id");
+        }
+        my $id = $hdr // 'none';
+        ok(wait_until(sub { slurp($pc->path('logs/ids.log')) =~ /\Q$id\E$/m }, 5),
+           "$name: the access log has the same request_id");
+    }
+}
+
 # --- ids are unique --------------------------------------------------------------------------
 {
     my $c = client($p1);

@@ -38,6 +38,7 @@ http {
     }
     map $http_x_a$arg_b $mjoin { "ab" "joined"; default "no"; }
     map $mk $mchain { "exact-foo" "chained"; default "-"; }
+    map $arg_m $mbomb { ~^((x+x+)+y|.*admin) "admin"; default "user"; }
     server {
         listen 127.0.0.1:%%PORT%%;
         server_name localhost;
@@ -75,10 +76,21 @@ http {
         location /pxs/ { rewrite ^/pxs/old/(.*)$ /pxs/$1 break; proxy_pass http://127.0.0.1:%%BE%%/base/; }
         location ~ ^/bomb/(a|aa)+$ { return 200 "bomb matched"; }
         location /bomb/ { return 200 "bomb fallback"; }
+        location ~ ^/deny/((x+x+)+y|.*admin) { deny all; }
+        location /deny/ { return 200 "deny fell open"; }
+        location /mbomb/ { return 200 "mbomb=$mbomb"; }
+        location /rbomb/ { rewrite ^/rbomb/((x+x+)+y|.*admin) /new/admin last; return 200 "rbomb fell through"; }
+        location /qx/ { rewrite ^/qx/(.*)$ /echo/$1 break; proxy_pass http://127.0.0.1:%%BE%%; }
+        location /qd/ { rewrite ^/qd/(.*)$ /echo/$1? break; proxy_pass http://127.0.0.1:%%BE%%; }
+        location /qn/ { rewrite ^/qn/(.*)$ /echo/$1?new=1 break; proxy_pass http://127.0.0.1:%%BE%%; }
+        location /ql/ { rewrite ^/ql/(.*)$ /lq/$1 last; }
+        location /lq/ { return 200 "lq uri=$uri args=$args"; }
+        location ~ ^/lq/full\?q=1$ { return 200 "full path uri=$uri args=$args"; }
+        location /qr/ { rewrite ^/qr/(.*)$ /target/$1 redirect; }
     }
     server {
         listen 127.0.0.1:%%PORT%%;
-        server_name ~^(?<sub>[a-z0-9]+)\.example\.test$ ~^www\.(\w+)\.(?<tld>org|net)$;
+        server_name ~^(?<sub>[a-z0-9]+)\.example\.test$ ~^www\.(\w+)\.(?<tld>org|net)$ ~^((x+x+)+y|adm)\.bomb\.test$;
         location / { return 200 "sub=$sub tld=$tld 1=$1"; }
         location ~ ^/cap/(?<part>\w+)$ { return 200 "sub=$sub part=$part 1=$1"; }
     }
@@ -150,18 +162,48 @@ like($r->{body}, qr/rewrite cycle/, '500 says why');
 ok($pc->wait_for_log(qr/\[error\].*rewrite or internal redirection cycle/, 5, from => $mark),
    'and the error log explains it');
 
-# --- a pathological regex cannot hold the worker ----------------------------------------------------
+# --- a pathological regex cannot hold the worker, and fails closed ---------------------------------
+# A match that hits a PCRE2 limit is neither a match nor a no-match: the
+# request gets 500 (nginx answers a regex execution error the same way),
+# so a client cannot step around a stricter regex location.
 {
     my $t0 = time();
     $r = http_get($p, '/bomb/' . ('a' x 4000) . 'b');
     my $dt = time() - $t0;
-    is($r->{status}, 200, 'catastrophic backtracking: still answered');
-    is($r->{body}, 'bomb fallback', 'the match limit counts as no match: prefix location');
+    is($r->{status}, 500, 'catastrophic backtracking: 500, not the prefix location');
+    like($r->{body}, qr/regex match limit exceeded/, '500 says why');
     ok($dt < 3, sprintf('within the limit (%.2f s)', $dt));
-    ok($pc->wait_for_log(qr/\[info\].*pcre2_match\(\) failed: .*limit/, 5, from => $mark),
-       'logged at info');
+    ok($pc->wait_for_log(qr/\[error\].*pcre2_match\(\) failed: .*limit.*pattern "\^\/bomb/, 5, from => $mark),
+       'logged at error with the pattern');
     is(body('/bomb/aaaa'), 'bomb matched', 'and the same regex matches normal input');
+    $r = http_get($p, '/deny/' . ('x' x 30) . '/admin');
+    is($r->{status}, 500, 'a deny regex location that hits the limit: 500, not the less strict prefix');
+    is(http_get($p, '/deny/x/admin')->{status}, 403, 'the same location on normal input: 403');
+    is(body('/deny/other'), 'deny fell open', 'and a URI it does not match: the prefix location');
+    is(http_get($p, '/mbomb/?m=' . ('x' x 30) . 'admin')->{status}, 500, 'a map regex that hits the limit: 500, not the default');
+    is(body('/mbomb/?m=x-admin'), 'mbomb=admin', 'the map regex on normal input');
+    is(body('/mbomb/?m=bob'), 'mbomb=user', 'the map default');
+    is(http_get($p, '/rbomb/' . ('x' x 30) . '/admin')->{status}, 500, 'a rewrite regex that hits the limit: 500');
+    is(body('/rbomb/x/admin'), 'new uri=/new/admin args=', 'the rewrite on normal input');
+    is(http_get($p, '/x', _host => ('x' x 30) . '.bomb.test')->{status}, 500,
+       'a server_name regex that hits the limit: 500, not the default server');
+    is(body('/x', _host => 'adm.bomb.test'), 'sub= tld= 1=adm', 'the server_name regex on normal input');
+    is(body('/images/a.gif'), 'regex img gif', 'the next request on the worker is not affected');
 }
+
+# --- rewrite: only a literal ? of the replacement starts the arguments -----------------------------
+# A %3F of the client is decoded into $uri and so into a capture: it stays a
+# path byte (the proxy sends it re-escaped), as in nginx.
+like(body('/qx/a%3Fq=1'), qr{^GET /echo/a%3Fq=1 HTTP/1\.1}, 'a ? from a capture stays in the path');
+like(body('/qx/a%3Fq=1?k=2'), qr{^GET /echo/a%3Fq=1\?k=2 HTTP/1\.1}, 'and the old args still follow');
+like(body('/qd/a%3Fq=evil?old=1'), qr{^GET /echo/a%3Fq=evil HTTP/1\.1},
+    'a final ? drops the args: a captured ? adds none');
+like(body('/qn/a%3Fnew=evil%26?old=1'), qr{^GET /echo/a%3Fnew=evil&\?new=1&old=1 HTTP/1\.1},
+    'new args come from the literal ? only, then the old ones');
+is(body('/ql/full%3Fq=1'), 'full path uri=/lq/full?q=1 args=', 'last: the location search uses the whole path');
+is(body('/ql/b?z=1'), 'lq uri=/lq/b args=z=1', 'last: args kept');
+$r = http_get($p, '/qr/a%3Fq=1?k=2');
+is($r->{headers}{location}, '/target/a%3Fq=1?k=2', 'redirect: a captured ? is escaped in Location');
 
 # --- reload: a changed rewrite and map; a bad regex keeps the old config -------------------------------
 {

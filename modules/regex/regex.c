@@ -9,6 +9,14 @@
  * set it, so `server_name ~^(?<sub>.+)\.example\.com$` is still readable
  * after a location regex matched.  Nothing here allocates but from the
  * request pool, and the PCRE2 limits (regex_pcre.h) bound every match.
+ *
+ * A match that hits one of those limits fails closed (nginx answers a
+ * regex execution error with 500 too): counting it as "no match" would
+ * let a client who can make a pattern backtrack step around a stricter
+ * `location ~`, a map entry or a rewrite.  The core's lookups (location,
+ * server_name) cannot return an error, so the match op marks the request
+ * and the REWRITE hook, the first to run after the location is chosen,
+ * answers 500; map and rewrite fail the request themselves.
  */
 #include "http/pc_http_chars.h"
 #include "http/pc_http_log.h"
@@ -27,7 +35,13 @@ typedef struct {
     uint32_t        nmaps;
     uint32_t        cycles;        /* location searches so far           */
     unsigned        server_done:1; /* server-level rewrites ran          */
+    unsigned        failed:1;      /* a match hit a PCRE2 limit          */
 } regex_ctx_t;
+
+/* map_state values */
+enum { MAP_UNKNOWN = 0, MAP_SET, MAP_BUSY, MAP_FAILED };
+
+static const char limit_reason[] = "regex match limit exceeded";
 
 static regex_ctx_t *
 get_ctx(pc_http_request_t *r)
@@ -95,24 +109,42 @@ save_captures(pc_http_request_t *r, const pc_regex_compiled_t *rx, const u_char 
 }
 
 /*
- * Contract: pc_http_regex_ops->match.  1 on a match (captures saved in r
- * when the pattern has groups and r is not NULL), 0 on no match, < 0 when
- * PCRE2 failed (a limit hit: logged at info, since the subject comes from
- * the client; the caller treats it as no match).
+ * Log a failed match at error with its pattern.  A client can trigger one
+ * per request, so at most one line a second per worker, with how many
+ * were left out since the last one.
  */
-static int
-match(pc_http_request_t *r, void *re, const u_char *s, size_t len)
+static void
+log_failure(const pc_regex_compiled_t *rx, int rc)
 {
-    const pc_regex_compiled_t *rx = re;
-    const size_t *ov = NULL;
+    static pc_msec_t last_ms;
+    static uint32_t  suppressed;
+    static bool      logged;
     char err[128];
+
+    if (logged && pc_time.mono_ms - last_ms < 1000) {
+        suppressed++;
+        return;
+    }
+    logged = true;
+    last_ms = pc_time.mono_ms;
+    pc_regex_strerror(rc, err, sizeof(err));
+    pc_log(PC_LOG_ERR, 0, "regex: pcre2_match() failed: %s, pattern \"%.*s\" "
+           "(%u more suppressed)", err, (int) rx->source.len,
+           (const char *) rx->source.data, suppressed);
+    suppressed = 0;
+}
+
+/* 1 on a match (captures saved in r when the pattern has groups and r is
+ * not NULL), 0 on no match, < 0 when PCRE2 failed (logged). */
+static int
+exec(pc_http_request_t *r, const pc_regex_compiled_t *rx, const u_char *s, size_t len)
+{
+    const size_t *ov = NULL;
     int rc;
 
     rc = pc_regex_exec(&rx->re, s, len, &ov);
     if (rc < 0) {
-        pc_regex_strerror(rc, err, sizeof(err));
-        pc_log(PC_LOG_INFO, 0, "regex: pcre2_match() failed: %s, pattern \"%.*s\"", err,
-               (int) rx->source.len, (const char *) rx->source.data);
+        log_failure(rx, rc);
         return rc;
     }
     if (rc == 0)
@@ -120,6 +152,46 @@ match(pc_http_request_t *r, void *re, const u_char *s, size_t len)
     if (r != NULL && rx->re.ncaptures > 0 && save_captures(r, rx, s, ov, rc) != PC_OK)
         return PCRE2_ERROR_NOMEMORY;
     return 1;
+}
+
+/* Mark r: a match failed, the request must not go on (500). */
+static void
+set_failed(pc_http_request_t *r)
+{
+    regex_ctx_t *ctx;
+
+    if (r == NULL || (ctx = get_ctx(r)) == NULL)
+        return;
+    ctx->failed = 1;
+    r->error_reason = limit_reason;
+}
+
+/*
+ * Contract: pc_http_regex_ops->match (location ~, server_name ~).  As exec;
+ * on < 0 the request is also marked failed, and the REWRITE hook (or the
+ * next location search) answers 500: the core's lookups take < 0 for no
+ * match and cannot return an error themselves.
+ */
+static int
+match(pc_http_request_t *r, void *re, const u_char *s, size_t len)
+{
+    int rc = exec(r, re, s, len);
+
+    if (rc < 0)
+        set_failed(r);
+    return rc;
+}
+
+/* A lookup failed earlier in this request: 500, else PC_OK. */
+static pc_rc_t
+check_failed(pc_http_request_t *r)
+{
+    regex_ctx_t *ctx = r->ctx[pc_regex_module.index];
+
+    if (ctx == NULL || !ctx->failed)
+        return PC_OK;
+    r->error_reason = limit_reason;
+    return 500;
 }
 
 const pc_http_regex_ops_t pc_regex_ops = {
@@ -210,6 +282,7 @@ map_lookup(pc_http_request_t *r, const pc_regex_map_t *map, pc_str_t *out)
     const pc_http_template_t *value = map->dflt;
     pc_str_t src;
     uint32_t i;
+    int rc;
 
     if (pc_http_template_eval(r, map->source, &src) != PC_OK)
         return PC_ERROR;
@@ -220,7 +293,13 @@ map_lookup(pc_http_request_t *r, const pc_regex_map_t *map, pc_str_t *out)
         value = x->value;
     } else {
         for (i = 0; i < map->nregex; i++) {
-            if (match(r, map->regex[i].rx, src.data, src.len) > 0) {
+            rc = exec(r, map->regex[i].rx, src.data, src.len);
+            if (rc < 0) {
+                /* not the default: a map may feed an access decision */
+                set_failed(r);
+                return PC_ERROR;
+            }
+            if (rc > 0) {
                 value = map->regex[i].value;
                 break;
             }
@@ -237,7 +316,9 @@ map_lookup(pc_http_request_t *r, const pc_regex_map_t *map, pc_str_t *out)
  * Contract: getter of a map's $dst (data = the pc_regex_map_t): the value
  * of the first matching entry (exact keys first, then the regexes in
  * order), else the default, else empty; computed once per request.  A map
- * whose source or value refers back to itself yields empty.
+ * whose source or value refers back to itself yields empty.  A regex that
+ * hits a PCRE2 limit fails the lookup (PC_ERROR, the request marked for
+ * 500), now and for every later use in the request.
  */
 pc_rc_t
 pc_regex_map_var(pc_http_request_t *r, pc_str_t *out, uintptr_t data)
@@ -260,15 +341,18 @@ pc_regex_map_var(pc_http_request_t *r, pc_str_t *out, uintptr_t data)
     }
     if (map->index >= ctx->nmaps)
         return map_lookup(r, map, out);     /* not cached: still right */
-    if (ctx->map_state[map->index] == 1) {
+    if (ctx->map_state[map->index] == MAP_SET) {
         *out = ctx->maps[map->index];
         return PC_OK;
     }
-    if (ctx->map_state[map->index] == 2)
+    if (ctx->map_state[map->index] == MAP_FAILED)
+        return PC_ERROR;
+    if (ctx->map_state[map->index] == MAP_BUSY)
         return PC_DECLINED;                 /* a map that uses itself */
-    ctx->map_state[map->index] = 2;
+    ctx->map_state[map->index] = MAP_BUSY;
     rc = map_lookup(r, map, out);
-    ctx->map_state[map->index] = rc == PC_OK ? 1 : 0;
+    ctx->map_state[map->index] = rc == PC_OK ? MAP_SET
+                                 : ctx->failed ? MAP_FAILED : MAP_UNKNOWN;
     if (rc == PC_OK)
         ctx->maps[map->index] = *out;
     return rc;
@@ -311,18 +395,41 @@ redirect(pc_http_request_t *r, const pc_regex_rewrite_t *rw, const pc_str_t *uri
     return PC_DONE;
 }
 
+/* The new URI and args of a rule that matched: the path part and the
+ * args part of the replacement evaluated apart (split where the text has
+ * its '?', see pc_rewrite_split_template). */
+static pc_rc_t
+evaluate(pc_http_request_t *r, const pc_regex_rewrite_t *rw, pc_str_t *uri,
+    pc_str_t *args)
+{
+    pc_str_t fresh = pc_null_string;
+
+    *uri = (pc_str_t) pc_null_string;
+    if (rw->replacement != NULL && pc_http_template_eval(r, rw->replacement, uri) != PC_OK)
+        return PC_ERROR;
+    if (rw->args != NULL && pc_http_template_eval(r, rw->args, &fresh) != PC_OK)
+        return PC_ERROR;
+    return pc_rewrite_args(r->pool, rw->has_args ? &fresh : NULL, &r->args,
+                           rw->drop_args, args);
+}
+
 /* One rule: PC_DECLINED when it does not match, PC_OK when the URI was
- * rewritten, else the final result (PC_DONE after a redirect, an error). */
+ * rewritten, else the final result (PC_DONE after a redirect, an error;
+ * 500 when the match hit a PCRE2 limit). */
 static pc_rc_t
 apply(pc_http_request_t *r, const pc_regex_rewrite_t *rw)
 {
-    pc_str_t result, uri, args;
+    pc_str_t uri, args;
+    int rc;
 
-    if (match(r, rw->rx, r->uri.data, r->uri.len) <= 0)
+    rc = exec(r, rw->rx, r->uri.data, r->uri.len);
+    if (rc < 0) {
+        set_failed(r);
+        return 500;
+    }
+    if (rc == 0)
         return PC_DECLINED;
-    if (pc_http_template_eval(r, rw->replacement, &result) != PC_OK
-        || pc_rewrite_split(r->pool, &result, &r->args, rw->drop_args, &uri, &args)
-           != PC_OK)
+    if (evaluate(r, rw, &uri, &args) != PC_OK)
         return PC_ERROR;
     if (rw->redirect)
         return redirect(r, rw, &uri, &args);
@@ -383,6 +490,8 @@ relocate(pc_http_request_t *r, regex_ctx_t *ctx, bool count)
     }
     r->location = pc_http_find_location(r->server, &r->uri, r);
     r->loc_conf = r->location != NULL ? r->location->confs : r->server->confs;
+    if (check_failed(r) != PC_OK)
+        return 500;
     ccf = pc_http_core_conf(r);
     /* the new location's own limit, checked before any body byte is read */
     if (ccf->client_max_body_size != 0 && r->head.body == PC_HTTP_BODY_LENGTH
@@ -402,6 +511,9 @@ relocate(pc_http_request_t *r, regex_ctx_t *ctx, bool count)
  * `break`) searches the location again and restarts the REWRITE phase
  * there, at most PC_REGEX_MAX_CYCLES times (then 500); redirect /
  * permanent / an absolute replacement answer 302 / 301 with Location.
+ * First of all, a server_name or location regex that hit a PCRE2 limit
+ * while this request's server and location were chosen: 500 ("regex
+ * match limit exceeded"), since the choice may be the wrong one.
  * Returns PC_DECLINED to go on, PC_OK after a new location was set,
  * PC_DONE after a redirect, PC_ERROR or a status on failure.
  */
@@ -413,6 +525,8 @@ pc_regex_rewrite_handler(pc_http_request_t *r)
     bool changed, research;
     pc_rc_t rc;
 
+    if ((rc = check_failed(r)) != PC_OK)
+        return rc;
     if (r->server == NULL)
         return PC_DECLINED;
     srv = (ctx == NULL || !ctx->server_done) ? rewrites_of(r->server->confs) : NULL;

@@ -58,8 +58,10 @@ typedef struct {
 /* rewrite RE REPLACEMENT [flag] */
 typedef struct {
     pc_regex_compiled_t  *rx;
-    pc_http_template_t   *replacement; /* without a final '?'            */
+    pc_http_template_t   *replacement; /* the path: before the first '?' */
+    pc_http_template_t   *args;        /* after it (NULL: none or empty) */
     pc_rewrite_flag_e     flag;
+    unsigned              has_args:1;  /* a literal '?' (final one aside) */
     unsigned              drop_args:1; /* replacement ended with '?'     */
     unsigned              redirect:1;  /* flag, or an absolute URL       */
     const char           *file;

@@ -305,7 +305,7 @@ set_rewrite(pc_conf_t *cf, const pc_directive_t *d, void *conf)
 {
     pc_regex_conf_t *rc = conf;
     pc_regex_rewrite_t *rw;
-    pc_str_t repl = cf->node->args[1];
+    pc_str_t repl = cf->node->args[1], path, args;
 
     PC_UNUSED(d);
     if (rc == NULL)
@@ -334,8 +334,13 @@ set_rewrite(pc_conf_t *cf, const pc_directive_t *d, void *conf)
         return pc_conf_error(cf, "empty replacement");
     if ((rw->rx = pc_regex_compile_op(cf, &cf->node->args[0], 0)) == NULL)
         return PC_CONF_ERROR;
-    rw->replacement = pc_http_template_compile(cf, &repl);
-    return rw->replacement != NULL ? PC_CONF_OK : PC_CONF_ERROR;
+    /* split where the text says, not where the evaluated result has a '?' */
+    rw->has_args = pc_rewrite_split_template(&repl, &path, &args);
+    if (path.len > 0 && (rw->replacement = pc_http_template_compile(cf, &path)) == NULL)
+        return PC_CONF_ERROR;
+    if (args.len > 0 && (rw->args = pc_http_template_compile(cf, &args)) == NULL)
+        return PC_CONF_ERROR;
+    return PC_CONF_OK;
 }
 
 /* ---------------------------------------------------------------------

@@ -39,39 +39,41 @@ pc_rewrite_is_absolute(const pc_str_t *replacement)
 }
 
 /* Contract: see rewrite.h. */
-pc_rc_t
-pc_rewrite_split(pc_pool_t *pool, const pc_str_t *result, const pc_str_t *old,
-    bool drop_args, pc_str_t *uri, pc_str_t *args)
+bool
+pc_rewrite_split_template(const pc_str_t *repl, pc_str_t *path, pc_str_t *args)
 {
-    const u_char *q = result->len ? memchr(result->data, '?', result->len) : NULL;
-    pc_str_t fresh;
+    const u_char *q = repl->len ? memchr(repl->data, '?', repl->len) : NULL;
+
+    *path = *repl;
+    *args = (pc_str_t) pc_null_string;
+    if (q == NULL)
+        return false;
+    path->len = (size_t) (q - repl->data);
+    args->data = (u_char *) q + 1;
+    args->len = repl->len - path->len - 1;
+    return true;
+}
+
+/* Contract: see rewrite.h. */
+pc_rc_t
+pc_rewrite_args(pc_pool_t *pool, const pc_str_t *fresh, const pc_str_t *old,
+    bool drop_args, pc_str_t *args)
+{
     u_char *p;
 
-    if (q == NULL) {
-        *uri = *result;
-        if (drop_args)
-            *args = (pc_str_t) pc_null_string;
-        else
-            *args = *old;
+    if (fresh == NULL || fresh->len == 0) {
+        *args = drop_args ? (pc_str_t) pc_null_string : *old;
         return PC_OK;
     }
-    uri->data = result->data;
-    uri->len = (size_t) (q - result->data);
-    fresh.data = (u_char *) q + 1;
-    fresh.len = result->len - uri->len - 1;
     if (drop_args || old->len == 0) {
-        *args = fresh;
+        *args = *fresh;
         return PC_OK;
     }
-    if (fresh.len == 0) {
-        *args = *old;
-        return PC_OK;
-    }
-    p = pc_pnalloc(pool, fresh.len + 1 + old->len + 1);
+    p = pc_pnalloc(pool, fresh->len + 1 + old->len + 1);
     if (p == NULL)
         return PC_ERROR;
     args->data = p;
-    p = pc_cpymem(p, fresh.data, fresh.len);
+    p = pc_cpymem(p, fresh->data, fresh->len);
     *p++ = '&';
     p = pc_cpymem(p, old->data, old->len);
     *p = '\0';
@@ -84,20 +86,32 @@ pc_rc_t
 pc_rewrite_join(pc_pool_t *pool, const pc_str_t *uri, const pc_str_t *args,
     pc_str_t *out)
 {
+    size_t i, extra = 0;
     u_char *p;
 
-    if (args->len == 0) {
+    for (i = 0; i < uri->len; i++)
+        if (uri->data[i] == '?' || uri->data[i] == '#')
+            extra += 2;
+    if (args->len == 0 && extra == 0) {
         *out = *uri;
         return PC_OK;
     }
-    p = pc_pnalloc(pool, uri->len + 1 + args->len + 1);
+    p = pc_pnalloc(pool, uri->len + extra + 1 + args->len + 1);
     if (p == NULL)
         return PC_ERROR;
     out->data = p;
-    if (uri->len)
-        p = pc_cpymem(p, uri->data, uri->len);
-    *p++ = '?';
-    p = pc_cpymem(p, args->data, args->len);
+    for (i = 0; i < uri->len; i++) {
+        if (uri->data[i] == '?')
+            p = pc_cpymem(p, "%3F", 3);
+        else if (uri->data[i] == '#')
+            p = pc_cpymem(p, "%23", 3);
+        else
+            *p++ = uri->data[i];
+    }
+    if (args->len) {
+        *p++ = '?';
+        p = pc_cpymem(p, args->data, args->len);
+    }
     *p = '\0';
     out->len = (size_t) (p - out->data);
     return PC_OK;

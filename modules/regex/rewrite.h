@@ -1,7 +1,7 @@
 /*
  * rewrite.h -- the pure parts of `rewrite`: flags, what counts as a
- * redirect, and how the evaluated replacement becomes the new URI and
- * arguments (nginx rules).  No request, no I/O: unit-tested alone.
+ * redirect, and how a replacement becomes the new URI and arguments
+ * (nginx rules).  No request, no I/O: unit-tested alone.
  */
 #ifndef PC_REWRITE_H
 #define PC_REWRITE_H
@@ -25,19 +25,34 @@ pc_rc_t pc_rewrite_parse_flag(const pc_str_t *s, pc_rewrite_flag_e *flag);
 bool pc_rewrite_is_absolute(const pc_str_t *replacement);
 
 /*
- * Split the evaluated replacement at its first '?' into *uri and the new
- * arguments, then combine with the request's current args (old):
- *   no '?' in result   → args = old
- *   "new?a=1"          → args = "a=1&" old   (just "a=1" when old is empty)
- *   drop_args (the replacement ended with '?') → args = what follows '?'
- *                        in the result, old dropped
- * *uri points into result; *args into result or old, or a new string
- * from pool.  PC_OK, PC_ERROR on ENOMEM.
+ * Split a replacement as written in the configuration at its first '?'
+ * (after a final '?' was taken off): *path is what comes before it, *args
+ * what follows (pointing into repl).  Only a '?' written in the
+ * replacement starts the arguments: one that a variable or a capture
+ * brings at run time ($uri is percent-decoded, so a client's %3F) stays a
+ * path byte, as in nginx.  A '?' cannot be part of a variable name, so the
+ * first one in the text is always literal.  Returns true when there was a
+ * '?' (*args then set, maybe empty), false otherwise (*path = *repl).
  */
-pc_rc_t pc_rewrite_split(pc_pool_t *pool, const pc_str_t *result, const pc_str_t *old,
-    bool drop_args, pc_str_t *uri, pc_str_t *args);
+bool pc_rewrite_split_template(const pc_str_t *repl, pc_str_t *path, pc_str_t *args);
 
-/* "uri" or "uri?args" into pool, for a Location field.  PC_OK / PC_ERROR. */
+/*
+ * The request's new arguments from the evaluated args part of the
+ * replacement (fresh; NULL when the replacement had no literal '?') and
+ * its current args (old), by nginx rules:
+ *   fresh NULL            → old            (nothing when drop_args)
+ *   fresh "a=1"           → "a=1&" old     (just "a=1" when old is empty
+ *                                           or drop_args)
+ *   fresh ""              → old            (nothing when drop_args)
+ * drop_args: the replacement ended with '?'.  *args points into fresh or
+ * old, or is a new string from pool.  PC_OK, PC_ERROR on ENOMEM.
+ */
+pc_rc_t pc_rewrite_args(pc_pool_t *pool, const pc_str_t *fresh, const pc_str_t *old,
+    bool drop_args, pc_str_t *args);
+
+/* "uri" or "uri?args" into pool, for a Location field.  A '?' or '#' in
+ * uri (only a variable or a capture can bring one) is written %3F / %23,
+ * so that it stays in the path of the URL.  PC_OK / PC_ERROR (ENOMEM). */
 pc_rc_t pc_rewrite_join(pc_pool_t *pool, const pc_str_t *uri, const pc_str_t *args,
     pc_str_t *out);
 

@@ -142,8 +142,9 @@ set_upstream_fields(pc_http_request_t *r, pc_trace_ctx_t *ctx)
 
 /* The request's ctx, made on first use (with its $request_id only) when
  * trace is off or the request never reached POST_READ.  A client's
- * X-Request-ID is only trusted once the head parsed and a server was
- * found. */
+ * X-Request-ID is looked for among the fields the parser completed: for a
+ * head rejected part way (400, 431) those before the bad line, so a valid
+ * id sent before it is kept. */
 static pc_trace_ctx_t *
 ctx_get(pc_http_request_t *r)
 {
@@ -183,10 +184,13 @@ trace_post_read(pc_http_request_t *r)
 }
 
 /*
- * Contract: header filter.  With trace on for the request and
- * trace_response_header on in the conf in force, sets X-Request-ID on the
- * response to $request_id (replacing an upstream's).  PC_OK, or PC_ERROR on
- * ENOMEM.
+ * Contract: header filter.  With trace on in the conf in force and
+ * trace_response_header on, sets X-Request-ID on the response to
+ * $request_id (replacing an upstream's).  That includes a response made
+ * before POST_READ ran (a 400, 414 or 431 for a bad head, answered with
+ * the default server's conf): the ctx is then made here if the error body
+ * did not make it already, so header, body and access log share one id.
+ * PC_OK, or PC_ERROR on ENOMEM.
  */
 pc_rc_t
 pc_trace_header_filter(pc_http_request_t *r)
@@ -196,10 +200,12 @@ pc_trace_header_filter(pc_http_request_t *r)
 
     if (r->ctx == NULL || r->loc_conf == NULL)
         return PC_OK;
-    ctx = r->ctx[pc_trace_module.index];
     tcf = pc_http_conf(r, pc_trace_module);
-    if (ctx == NULL || !ctx->traced || tcf == NULL || tcf->response_header == 0)
+    if (tcf == NULL || tcf->trace != 1 || tcf->response_header == 0)
         return PC_OK;
+    ctx = ctx_get(r);
+    if (ctx == NULL)
+        return PC_ERROR;
     return pc_http_header_out_set(r, &hdr_request_id, &ctx->request_id);
 }
 

@@ -1,6 +1,7 @@
 /*
  * test_rewrite.c -- modules/regex/rewrite.c: flags, absolute
- * replacements, and how a rewritten target splits into URI and args.
+ * replacements, where a replacement splits into path and args, how the
+ * new args are made, and the Location of a redirect.
  */
 #include "test.h"
 #include "regex/rewrite.h"
@@ -61,30 +62,55 @@ test_absolute(void)
 }
 
 static void
-check_split(pc_pool_t *pool, const char *result, const char *old, bool drop,
-    const char *want_uri, const char *want_args)
+check_template(const char *repl, bool want_q, const char *want_path, const char *want_args)
 {
-    pc_str_t res = S(result), o = S(old), uri, args;
+    pc_str_t r = S(repl), path, args;
 
-    is_int(pc_rewrite_split(pool, &res, &o, drop, &uri, &args), PC_OK, "split \"%s\" + \"%s\"%s",
-           result, old, drop ? " (drop)" : "");
-    is_str(uri.data, uri.len, want_uri, strlen(want_uri), "  uri");
+    is_int(pc_rewrite_split_template(&r, &path, &args), want_q, "template \"%s\": '?' %s",
+           repl, want_q ? "found" : "absent");
+    is_str(path.data, path.len, want_path, strlen(want_path), "  path");
     is_str(args.data, args.len, want_args, strlen(want_args), "  args");
 }
 
 static void
-test_split(pc_pool_t *pool)
+test_template(void)
 {
-    check_split(pool, "/new", "a=1", false, "/new", "a=1");
-    check_split(pool, "/new", "", false, "/new", "");
-    check_split(pool, "/new?x=2", "a=1", false, "/new", "x=2&a=1");
-    check_split(pool, "/new?x=2", "", false, "/new", "x=2");
-    check_split(pool, "/new", "a=1", true, "/new", "");
-    check_split(pool, "/new?x=2", "a=1", true, "/new", "x=2");
-    check_split(pool, "/new?", "a=1", false, "/new", "a=1");
-    check_split(pool, "?x", "a", false, "", "x&a");
-    check_split(pool, "", "a", false, "", "a");
-    check_split(pool, "/a?b?c", "", false, "/a", "b?c");
+    check_template("/new", false, "/new", "");
+    check_template("", false, "", "");
+    check_template("?", true, "", "");
+    check_template("/new?x=1", true, "/new", "x=1");
+    check_template("/e/$1?n=$arg_a", true, "/e/$1", "n=$arg_a");
+    check_template("?x", true, "", "x");
+    check_template("/a?b?c", true, "/a", "b?c");
+    check_template("/a?", true, "/a", "");
+}
+
+static void
+check_args(pc_pool_t *pool, const char *fresh, const char *old, bool drop,
+    const char *want)
+{
+    pc_str_t f = S(fresh ? fresh : ""), o = S(old), args;
+
+    is_int(pc_rewrite_args(pool, fresh ? &f : NULL, &o, drop, &args), PC_OK,
+           "args %s%s%s + \"%s\"%s", fresh ? "\"" : "", fresh ? fresh : "(no ?)",
+           fresh ? "\"" : "", old, drop ? " (drop)" : "");
+    is_str(args.data, args.len, want, strlen(want), "  = \"%s\"", want);
+}
+
+static void
+test_args(pc_pool_t *pool)
+{
+    check_args(pool, NULL, "a=1", false, "a=1");
+    check_args(pool, NULL, "", false, "");
+    check_args(pool, "x=2", "a=1", false, "x=2&a=1");
+    check_args(pool, "x=2", "", false, "x=2");
+    check_args(pool, NULL, "a=1", true, "");
+    check_args(pool, "x=2", "a=1", true, "x=2");
+    check_args(pool, "", "a=1", false, "a=1");
+    check_args(pool, "", "a=1", true, "");
+    check_args(pool, "x", "a", false, "x&a");
+    /* what a capture brings into the args part is taken as it is */
+    check_args(pool, "q=1?r", "a", false, "q=1?r&a");
 }
 
 static void
@@ -98,6 +124,11 @@ test_join(pc_pool_t *pool)
     is_str(out.data, out.len, "/t", 2, "just the uri");
     is_int(pc_rewrite_join(pool, &e, &a, &out), PC_OK, "empty uri");
     is_str(out.data, out.len, "?x=1", 4, "?args");
+    u = S("/a?b#c");
+    is_int(pc_rewrite_join(pool, &u, &a, &out), PC_OK, "a ? and a # in the uri");
+    is_str(out.data, out.len, "/a%3Fb%23c?x=1", 14, "escaped, args after");
+    is_int(pc_rewrite_join(pool, &u, &e, &out), PC_OK, "the same without args");
+    is_str(out.data, out.len, "/a%3Fb%23c", 10, "escaped");
 }
 
 int
@@ -107,7 +138,8 @@ main(void)
 
     test_flags();
     test_absolute();
-    test_split(pool);
+    test_template();
+    test_args(pool);
     test_join(pool);
     pc_pool_destroy(pool);
     return done_testing();
