@@ -255,6 +255,19 @@ conf_test_fails(tconf("$pair\n ssl_verify_client on;"), 'listen',
 conf_test_ok(tconf("$pair ssl_protocols TLSv1.2 TLSv1.3;"), 'ssl_protocols TLSv1.2 TLSv1.3');
 conf_test_fails(tconf("$pair\n ssl_protocols TLSv1.2 SSLv3;"), 'SSLv3', qr/invalid value "SSLv3"/,
     'ssl_protocols SSLv3');
+# TLS 1.0 / 1.1 alone pass -t but no handshake can succeed under OpenSSL 3's
+# default security level: a warning names FILE:LINE.
+for my $old ('TLSv1', 'TLSv1 TLSv1.1') {
+    my $x = Test::Portcullis->new(conf => tconf("$pair\n ssl_protocols $old;"), start => 0);
+    my $r = $x->run('-t');
+    is($r->{exit}, 0, "-t ok: ssl_protocols $old");
+    like($r->{output}, qr/\[warn\] tls: ssl_protocols without TLSv1\.2 or TLSv1\.3: .* in \Q${\ $x->conf_path}\E:6/,
+        "ssl_protocols $old: warned about at load, with FILE:LINE");
+}
+{
+    my $r = Test::Portcullis->new(conf => tconf("$pair ssl_protocols TLSv1.1 TLSv1.2;"), start => 0)->run('-t');
+    unlike($r->{output}, qr/ssl_protocols without/, 'ssl_protocols TLSv1.1 TLSv1.2: no warning');
+}
 conf_test_ok(tconf("$pair ssl_ciphers ECDHE-ECDSA-AES128-GCM-SHA256;"), 'ssl_ciphers');
 conf_test_fails(tconf("$pair\n ssl_ciphers NO-SUCH-CIPHER;"), 'NO-SUCH', qr/invalid ssl_ciphers/,
     'ssl_ciphers unknown');

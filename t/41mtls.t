@@ -15,6 +15,7 @@ use Test::Portcullis;
 use Test::Portcullis::Backend;
 use Test::Portcullis::TLS;
 use MIME::Base64 qw(encode_base64);
+use File::Temp ();
 
 require_tls();
 my $P = pki();
@@ -200,6 +201,90 @@ sub upstream_header {
 
 $pc->stop;
 $be->stop;
+
+# --- sessions never cross server blocks (SNI chosen before the session lookup) ------------
+# One address, a block without client verification (public.test) and one with
+# `ssl_verify_client on` (mtls.test).  A session of the public block offered
+# with SNI mtls.test must not resume there (it would skip the certificate
+# check): a full handshake, refused without a certificate.  Every combination
+# of TLS 1.2 / 1.3, ssl_session_tickets on / off and which block is the
+# address's default.
+{
+    my $blk = sub {
+        my ($name, $extra) = @_;
+        return <<"BLK";
+    server {
+        listen 127.0.0.1:%%PORTNN%% ssl;
+        server_name $name;
+        $extra
+        location / { return 200 "$name \$ssl_session_reused \$ssl_client_verify"; }
+    }
+BLK
+    };
+    my $mtls = "ssl_client_certificate $P/ca1.crt; ssl_verify_client on;";
+    my @combos = ([on => 'public'], [off => 'public'], [on => 'mtls'], [off => 'mtls']);
+    my $servers = '';
+    for my $i (0 .. $#combos) {
+        my ($tickets, $first) = @{ $combos[$i] };
+        my @b = ($blk->('public.test', "ssl_session_tickets $tickets;"),
+                 $blk->('mtls.test', "ssl_session_tickets $tickets; $mtls"));
+        @b = reverse @b if $first eq 'mtls';
+        (my $two = join '', @b) =~ s/NN/${\($i + 1)}/g;
+        $servers .= $two;
+    }
+    $servers =~ s/%%PORT1%%/%%PORT%%/g;
+    my $x = Test::Portcullis->new(conf => <<"CONF");
+error_log logs/error.log info;
+worker_processes 1;
+events { }
+http {
+    access_log off;
+    $pair
+$servers
+}
+CONF
+    ok($x->alive, 'cross-block instance started') or diag($x->stderr);
+    my $dir = File::Temp::tempdir(CLEANUP => 1);
+    for my $i (0 .. $#combos) {
+        my ($tickets, $first) = @{ $combos[$i] };
+        my $port = $x->port($i + 1);
+        for my $v ('1.2', '1.3') {
+            my $t = "TLS $v, tickets $tickets, $first.test default";
+            my @ver = (args => [$v eq '1.2' ? '-tls1_2' : '-tls1_3']);
+            my ($ps, $ms) = ("$dir/p-$i-$v.pem", "$dir/m-$i-$v.pem");
+            my $r = s_client($port, sni => 'public.test', sess_out => $ps, @ver);
+            ok($r->{new} && $r->{status} == 200, "$t: public session made");
+            $r = s_client($port, sni => 'public.test', sess_in => $ps, @ver);
+            ok($r->{reused}, "$t: it resumes in its own block");
+            is($r->{http}{body}, 'public.test r NONE', "$t: \$ssl_session_reused r");
+
+            my $mark = $x->log_mark;
+            $r = s_client($port, sni => 'mtls.test', sess_in => $ps, @ver);
+            ok(!$r->{reused}, "$t: the public session does not resume into mtls.test");
+            isnt($r->{status}, 200, "$t: the client without a certificate is refused");
+            ok($x->wait_for_log(qr/client certificate refused \(no_certificate\).*mtls\.test/, 5,
+                                from => $mark), "$t: refused as no_certificate");
+
+            $r = s_client($port, sni => 'mtls.test', cert => 'client1', sess_out => $ms, @ver);
+            ok($r->{new} && $r->{status} == 200, "$t: mtls session made with client1");
+            $r = s_client($port, sni => 'mtls.test', cert => 'client1', sess_in => $ms, @ver);
+            ok($r->{reused}, "$t: it resumes in its own block");
+            is($r->{http}{body}, 'mtls.test r SUCCESS', "$t: resumed, SUCCESS");
+            $r = s_client($port, sni => 'public.test', sess_in => $ms, @ver);
+            ok(!$r->{reused} && $r->{status} == 200,
+                "$t: the mtls session does not resume into public.test either");
+        }
+    }
+    # A HelloRetryRequest (the client's first key share is one the server
+    # does not take): the second ClientHello keeps the block of the first.
+    my @hrr = (args => ['-tls1_3', '-groups', 'P-521:X25519']);
+    my $r = s_client($x->port(1), sni => 'mtls.test', cert => 'client1', @hrr);
+    is($r->{http}{body}, 'mtls.test . SUCCESS', 'after a HelloRetryRequest: mtls.test, verified');
+    $r = s_client($x->port(1), sni => 'mtls.test', @hrr);
+    isnt($r->{status}, 200, 'after a HelloRetryRequest: refused without a certificate');
+    $x->stop;
+}
+
 conf_test_ok(<<"CONF", 'ssl_verify_depth 3, ssl_crl, ssl_client_cert_header off');
 events { }
 http {

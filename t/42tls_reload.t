@@ -161,4 +161,96 @@ ok($late->{new} && !$late->{reused}, 'after the timeout: a full handshake');
 is($late->{status}, 200, 'and served');
 
 $pc->stop;
+
+# --- a non-default block's trust changes on reload: its old sessions die -------------------
+# The session id context of every block hashes its CA bundles, CRL, verify mode
+# and depth, and the block is chosen from the ClientHello before the session
+# lookup, so a session minted before the reload cannot resume into mtls.test
+# (not the address's default) once its CA is gone or its certificate revoked.
+sub conf2 {
+    my (%o) = @_;
+    my $cas = join ' ', map { "$P/$_.crt" } @{ $o{cas} };
+    my $crl = $o{crl} ? "ssl_crl $P/crl1.pem;" : '';
+    my $servers = '';
+    for my $n (1, 2) {
+        my $port = $n == 1 ? '%%PORT%%' : '%%PORT2%%';
+        my $tickets = $n == 1 ? 'on' : 'off';
+        $servers .= <<"BLK";
+    server {
+        listen 127.0.0.1:$port ssl;
+        server_name public.test;
+        ssl_session_tickets $tickets;
+        location / { return 200 "public \$ssl_session_reused"; }
+    }
+    server {
+        listen 127.0.0.1:$port ssl;
+        server_name mtls.test;
+        ssl_session_tickets $tickets;
+        ssl_client_certificate $cas;
+        $crl
+        ssl_verify_client on;
+        location / { return 200 "mtls \$ssl_session_reused \$ssl_client_verify \$ssl_client_s_dn"; }
+    }
+BLK
+    }
+    return <<"CONF";
+error_log logs/error.log info;
+worker_processes 1;
+events { }
+http {
+    access_log off;
+    ssl_certificate $P/server-ec.crt;
+    ssl_certificate_key $P/server-ec.key;
+$servers
+}
+CONF
+}
+{
+    my $x = Test::Portcullis->new(conf => conf2(cas => ['ca1', 'ca2']));
+    ok($x->alive, 'two-block instance started') or diag($x->stderr);
+    my @cases;
+    for my $n (1, 2) {
+        for my $v ('1.2', '1.3') {
+            push @cases, [$x->port($n), $v, $n == 1 ? 'on' : 'off'];
+        }
+    }
+    my %sess;
+    for my $c (@cases) {
+        my ($port, $v, $tickets) = @$c;
+        my @ver = (args => [$v eq '1.2' ? '-tls1_2' : '-tls1_3']);
+        for my $cert ('client2', 'client-revoked') {
+            my $t = "TLS $v, tickets $tickets, $cert";
+            my $f = "$tmp/x-$port-$v-$cert.pem";
+            my $r = s_client($port, sni => 'mtls.test', cert => $cert, sess_out => $f, @ver);
+            ok($r->{new} && $r->{status} == 200, "$t: accepted by mtls.test, session made");
+            $r = s_client($port, sni => 'mtls.test', cert => $cert, sess_in => $f, @ver);
+            ok($r->{reused}, "$t: the session resumes before the reload");
+            like($r->{http}{body} // '', qr/^mtls r SUCCESS /, "$t: resumed, SUCCESS");
+            $sess{"$port $v $cert"} = $f;
+        }
+    }
+    my $check = sub {
+        my ($cert, $why, $what) = @_;
+        for my $c (@cases) {
+            my ($port, $v, $tickets) = @$c;
+            my $t = "$what, TLS $v, tickets $tickets";
+            my $mark = $x->log_mark;
+            my $r = s_client($port, sni => 'mtls.test', cert => $cert,
+                             sess_in => $sess{"$port $v $cert"},
+                             args => [$v eq '1.2' ? '-tls1_2' : '-tls1_3']);
+            ok(!$r->{reused}, "$t: the old session of $cert does not resume");
+            isnt($r->{status}, 200, "$t: $cert is refused");
+            ok($x->wait_for_log(qr/client certificate refused \($why\).*mtls\.test/, 5,
+                                from => $mark), "$t: logged as $why");
+        }
+    };
+    $x->write_conf(conf2(cas => ['ca1']));
+    ok($x->reload, 'reload: CA 2 removed from mtls.test');
+    $check->('client2', 'unknown_ca', 'CA removed');
+    $x->write_conf(conf2(cas => ['ca1'], crl => 1));
+    ok($x->reload, 'reload: ssl_crl added to mtls.test');
+    $check->('client-revoked', 'revoked', 'CRL added');
+    $x->stop;
+}
+
 done_testing();

@@ -105,6 +105,13 @@ set_protocols(pc_conf_t *cf, const pc_directive_t *d, void *conf)
                                  "TLSv1.2 or TLSv1.3", (const char *) arg(cf, i)->data);
         tc->s.protocols |= names[k].value;
     }
+    /* OpenSSL 3's default security level (1) leaves no cipher suite that
+     * TLS 1.0 / 1.1 can use (their SHA-1 / MD5 signatures are refused):
+     * every handshake would fail.  Say so rather than let -t pass silently. */
+    if (!(tc->s.protocols & (PC_TLS_PROTO_TLSv1_2 | PC_TLS_PROTO_TLSv1_3)))
+        pc_log(PC_LOG_WARN, 0, "tls: ssl_protocols without TLSv1.2 or TLSv1.3: OpenSSL's "
+               "default security level refuses every TLSv1 and TLSv1.1 handshake, so no "
+               "client can connect in %s:%u", cf->node->file, cf->node->line);
     return PC_CONF_OK;
 }
 

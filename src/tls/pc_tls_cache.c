@@ -21,6 +21,9 @@
  * - A session is only resumed by the server block it was made for, under
  *   the same CA bundles, CRL, verify mode and depth: its session id
  *   context (pc_tls_ctx.c) must be the one of the context SNI selects.
+ *   OpenSSL calls these callbacks on the listener's default context (its
+ *   session_ctx) but after the ClientHello callback switched ssl to the
+ *   SNI's one (pc_tls_io.c), so SSL_get_SSL_CTX(ssl) is that block's.
  *
  * The table: SETS x WAYS fixed slots in one shared zone; the set is taken
  * from the first bytes of the session id (random, made by OpenSSL); a new
@@ -289,7 +292,7 @@ pc_tls_cache_new(SSL *ssl, SSL_SESSION *sess)
 }
 
 /* Contract: SSL_CTX_sess_set_get_cb.  The session of id when it is live
- * and was made for the context SNI selects (else NULL: a full
+ * and was made for ssl's context, the one SNI selected (else NULL: a full
  * handshake).  *copy = 0: the caller owns the returned session. */
 SSL_SESSION *
 pc_tls_cache_get(SSL *ssl, const unsigned char *id, int len, int *copy)
@@ -335,7 +338,9 @@ pc_tls_cache_get(SSL *ssl, const unsigned char *id, int len, int *copy)
         }
         hot_keep(id, (unsigned) len, sess, expires);
     }
-    tc = pc_tls_sni_ctx(ssl);
+    /* The ClientHello callback switched ssl to its server block's
+     * context already (OpenSSL compares the same again afterwards). */
+    tc = pc_tls_ctx_of(SSL_get_SSL_CTX(ssl));
     sid = SSL_SESSION_get0_id_context(sess, &sid_len);
     if (tc == NULL || sid_len != tc->sid_len || memcmp(sid, tc->sid, sid_len) != 0) {
         SSL_SESSION_free(sess);

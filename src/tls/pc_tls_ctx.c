@@ -690,6 +690,7 @@ set_basics(pc_tls_builder_t *b, pc_tls_ctx_t *tc, const pc_tls_settings_t *s)
     }
     /* Only used when ssl_ciphers names DHE suites. */
     SSL_CTX_set_dh_auto(ctx, 1);
+    SSL_CTX_set_client_hello_cb(ctx, pc_tls_client_hello_cb, NULL);
     SSL_CTX_set_tlsext_servername_callback(ctx, pc_tls_servername_cb);
     return PC_OK;
 }

@@ -25,13 +25,12 @@ int pc_tls_ssl_index(void);     /* SSL -> first verify error + 1      */
 #define PC_TLS_VERIFY_CACHE_TTL  60     /* seconds an entry may be reused */
 int pc_tls_cert_verify_cb(X509_STORE_CTX *x, void *arg);
 
-/* pc_tls_io.c: callbacks installed on every context. */
+/* pc_tls_io.c: callbacks installed on every context.  The ClientHello
+ * callback selects the server block's context from the SNI before any
+ * session is looked up or made; the servername callback only checks it. */
 int pc_tls_verify_cb(int ok, X509_STORE_CTX *x);
+int pc_tls_client_hello_cb(SSL *ssl, int *alert, void *arg);
 int pc_tls_servername_cb(SSL *ssl, int *alert, void *arg);
-
-/* pc_tls_io.c: the context the SNI callback will switch ssl to (the
- * current one when SNI names no other server block). */
-const pc_tls_ctx_t *pc_tls_sni_ctx(SSL *ssl);
 
 /* pc_tls_cache.c: the shared session cache zone (declared once per
  * cycle) and OpenSSL's external cache callbacks using it. */

@@ -180,69 +180,160 @@ pc_tls_verify_cb(int ok, X509_STORE_CTX *x)
     return tc == NULL || tc->verify == PC_TLS_VERIFY_ON ? ok : 1;
 }
 
-/* Switch ssl to ctx, with the settings SSL_new copied from the first one. */
-static void
-switch_ctx(SSL *ssl, SSL_CTX *ctx)
-{
-    uint64_t opts;
+/*
+ * Server block selection.
+ *
+ * The block is chosen in the ClientHello callback, the first thing OpenSSL
+ * runs on a ClientHello: before the protocol version, the session lookup
+ * (TLS 1.2 session id, TLS 1.3 PSK) and the creation of a new session.  So
+ * a session is looked up, compared (its session id context) and minted
+ * under the context of the block SNI names.  The servername callback, which
+ * OpenSSL runs after the session lookup, selected it before: a session of
+ * the default block then resumed into any other block, whatever that
+ * block's client verification said.  The servername callback now only
+ * checks that nothing moved since (a second line of defence).
+ */
 
-    SSL_set_SSL_CTX(ssl, ctx);
-    SSL_set_verify(ssl, SSL_CTX_get_verify_mode(ctx), SSL_CTX_get_verify_callback(ctx));
-    SSL_set_verify_depth(ssl, SSL_CTX_get_verify_depth(ctx));
-    opts = SSL_CTX_get_options(ctx);
-    SSL_clear_options(ssl, SSL_get_options(ssl) & ~opts);
-    SSL_set_options(ssl, opts);
-    SSL_set_num_tickets(ssl, SSL_CTX_get_num_tickets(ctx));
-}
-
-/* The context the listener's select() gives the SNI name of ssl; NULL
- * when there is no name or no server block claims it. */
+/* The context the listener's select() gives name (any case, one trailing
+ * dot allowed); NULL when no server block claims it. */
 static pc_tls_ctx_t *
-sni_select(SSL *ssl)
+select_name(SSL *ssl, const u_char *name, size_t len)
 {
     pc_conn_t               *c = SSL_get_app_data(ssl);
     const pc_tls_listener_t *tl;
-    const char              *name;
     u_char                   low[256];
-    size_t                   len;
 
-    name = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
-    if (c == NULL || (tl = c->data) == NULL || name == NULL || tl->select == NULL)
+    if (c == NULL || (tl = c->data) == NULL || tl->select == NULL)
         return NULL;
-    len = strnlen(name, sizeof(low));
     if (len > 0 && name[len - 1] == '.')
         len--;
     if (len == 0 || len >= sizeof(low))
         return NULL;
-    pc_strlow(low, (const u_char *) name, len);
+    pc_strlow(low, name, len);
     return tl->select(tl, low, len);
 }
 
-/* Contract: see pc_tls_int.h (the session cache asks during ClientHello
- * processing, before OpenSSL runs the SNI callback). */
-const pc_tls_ctx_t *
-pc_tls_sni_ctx(SSL *ssl)
+/*
+ * The host name of a server_name extension body (RFC 6066 §3), held to
+ * what OpenSSL accepts afterwards (tls_parse_ctos_server_name): a list of
+ * exactly one host_name entry of 1..255 bytes without NUL.  Pure; reads at
+ * most len bytes.  True with *name / *nlen pointing into p.
+ */
+static bool
+parse_server_name(const u_char *p, size_t len, const u_char **name, size_t *nlen)
 {
-    pc_tls_ctx_t *tc = sni_select(ssl);
+    size_t list, n;
 
-    return tc != NULL ? tc : pc_tls_ctx_of(SSL_get_SSL_CTX(ssl));
+    if (len < 2)
+        return false;
+    list = ((size_t) p[0] << 8) | p[1];
+    /* type (1) + length (2) + at least one byte */
+    if (list != len - 2 || list < 4 || p[2] != TLSEXT_NAMETYPE_host_name)
+        return false;
+    n = ((size_t) p[3] << 8) | p[4];
+    if (n == 0 || n > TLSEXT_MAXLEN_host_name || n != list - 3 || memchr(p + 5, 0, n) != NULL)
+        return false;
+    *name = p + 5;
+    *nlen = n;
+    return true;
 }
 
-/* Contract: SNI callback.  Asks the listener's select() for the server
- * block of the name and switches to its context; an unknown name keeps
- * the default server's.  Never refuses the handshake. */
+/* The settings SSL_new copied from the listener's default context that
+ * SSL_set_SSL_CTX leaves alone.  The protocol versions stay the default
+ * server's (ssl_protocols, documented), including its SSL_OP_NO_TLSv1_x. */
+static void
+use_ctx(SSL *ssl, const pc_tls_ctx_t *tc)
+{
+    SSL_CTX *ctx = tc->ctx;
+    uint64_t opts, cur = SSL_get_options(ssl);
+
+    SSL_set_SSL_CTX(ssl, ctx);
+    SSL_set_verify(ssl, SSL_CTX_get_verify_mode(ctx), SSL_CTX_get_verify_callback(ctx));
+    SSL_set_verify_depth(ssl, SSL_CTX_get_verify_depth(ctx));
+    opts = (SSL_CTX_get_options(ctx) & ~(uint64_t) SSL_OP_NO_SSL_MASK)
+           | (cur & SSL_OP_NO_SSL_MASK);
+    SSL_clear_options(ssl, cur & ~opts);
+    SSL_set_options(ssl, opts);
+    SSL_set_num_tickets(ssl, SSL_CTX_get_num_tickets(ctx));
+    /* SSL_set_SSL_CTX copies it only when ssl still had the old one. */
+    (void) SSL_set_session_id_context(ssl, tc->sid, tc->sid_len);
+}
+
+/* True when sess was made for tc's context (its session id context). */
+static bool
+session_of(const SSL_SESSION *sess, const pc_tls_ctx_t *tc)
+{
+    const u_char *sid;
+    unsigned      len;
+
+    if (sess == NULL || tc == NULL)
+        return false;
+    sid = SSL_SESSION_get0_id_context(sess, &len);
+    return len == tc->sid_len && memcmp(sid, tc->sid, len) == 0;
+}
+
+/* Contract: ClientHello callback on every context.  Reads the SNI of the
+ * ClientHello and switches ssl to the context of its server block (an
+ * absent or unknown name keeps the listener's default).  Refuses (decode
+ * error) a malformed server_name extension, and (illegal parameter) a
+ * second ClientHello, after a HelloRetryRequest, that names another block
+ * than the first. */
+int
+pc_tls_client_hello_cb(SSL *ssl, int *alert, void *arg)
+{
+    const pc_tls_ctx_t *cur = pc_tls_ctx_of(SSL_get_SSL_CTX(ssl));
+    const pc_conn_t    *c = SSL_get_app_data(ssl);
+    const pc_tls_listener_t *tl = c != NULL ? c->data : NULL;
+    const pc_tls_ctx_t *tc = NULL;
+    const u_char       *ext, *name;
+    size_t              len, nlen;
+
+    PC_UNUSED(arg);
+    if (tl == NULL || cur == NULL)
+        return SSL_CLIENT_HELLO_SUCCESS;    /* not one of our handshakes */
+    if (SSL_client_hello_get0_ext(ssl, TLSEXT_TYPE_server_name, &ext, &len) == 1) {
+        if (!parse_server_name(ext, len, &name, &nlen)) {
+            *alert = SSL_AD_DECODE_ERROR;
+            return SSL_CLIENT_HELLO_ERROR;
+        }
+        tc = select_name(ssl, name, nlen);
+    }
+    tc = tc != NULL ? tc : tl->dflt;
+    if (tc == cur)
+        return SSL_CLIENT_HELLO_SUCCESS;
+    if (cur != tl->dflt) {
+        *alert = SSL_AD_ILLEGAL_PARAMETER;
+        return SSL_CLIENT_HELLO_ERROR;
+    }
+    use_ctx(ssl, tc);
+    return SSL_CLIENT_HELLO_SUCCESS;
+}
+
+/* Contract: SNI callback, run after the session lookup.  The ClientHello
+ * callback chose the context already; this refuses the handshake (fatal
+ * handshake_failure alert) when a resumed session was not made for that
+ * context or when the name OpenSSL reports would now select another block:
+ * a session never carries one block's verdict into another. */
 int
 pc_tls_servername_cb(SSL *ssl, int *alert, void *arg)
 {
-    pc_tls_ctx_t *tc;
+    const pc_tls_ctx_t *cur = pc_tls_ctx_of(SSL_get_SSL_CTX(ssl));
+    const pc_tls_ctx_t *tc;
+    const char         *name;
 
-    PC_UNUSED(alert);
     PC_UNUSED(arg);
-    if (SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name) == NULL)
+    if (SSL_session_reused(ssl) && !session_of(SSL_get_session(ssl), cur)) {
+        *alert = SSL_AD_HANDSHAKE_FAILURE;
+        return SSL_TLSEXT_ERR_ALERT_FATAL;
+    }
+    name = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
+    if (name == NULL)
         return SSL_TLSEXT_ERR_NOACK;
-    tc = sni_select(ssl);
-    if (tc != NULL && tc->ctx != SSL_get_SSL_CTX(ssl))
-        switch_ctx(ssl, tc->ctx);
+    tc = select_name(ssl, (const u_char *) name, strnlen(name, 256));
+    if (tc != NULL && tc != cur) {
+        *alert = SSL_AD_HANDSHAKE_FAILURE;
+        return SSL_TLSEXT_ERR_ALERT_FATAL;
+    }
     return SSL_TLSEXT_ERR_OK;
 }
 
