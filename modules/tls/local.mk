@@ -57,3 +57,11 @@ t_fuzz_fuzz_tls_dn_LDADD = $(PC_FUZZ_LDADD)
 t_fuzz_fuzz_tls_dn_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LDFLAGS)
 t_fuzz_fuzz_tls_dn_replay_SOURCES = t/fuzz/fuzz_tls_dn.c t/fuzz/standalone.c
 t_fuzz_fuzz_tls_dn_replay_LDADD = $(PC_FUZZ_LDADD)
+
+# Fuzz target: pc_tls_sni_parse over any server_name extension body (the
+# ClientHello callback's own parser).  Listed in Makefile.am like tls_dn.
+t_fuzz_fuzz_tls_sni_SOURCES = t/fuzz/fuzz_tls_sni.c
+t_fuzz_fuzz_tls_sni_LDADD = $(PC_FUZZ_LDADD)
+t_fuzz_fuzz_tls_sni_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LDFLAGS)
+t_fuzz_fuzz_tls_sni_replay_SOURCES = t/fuzz/fuzz_tls_sni.c t/fuzz/standalone.c
+t_fuzz_fuzz_tls_sni_replay_LDADD = $(PC_FUZZ_LDADD)

@@ -191,6 +191,12 @@ pc_rc_t pc_tls_client_cert(pc_conn_t *c, pc_tls_cert_field_e what,
  * length written (at most size; a longer DN is cut at an RDN boundary). */
 size_t pc_tls_dn_text(const X509_NAME *name, u_char *buf, size_t size);
 
+/* The host name in the body of a ClientHello's server_name extension
+ * (p[0 .. len), untrusted): exactly one host_name entry of 1..255 bytes
+ * without NUL, and nothing else.  Pure.  True with *name / *nlen pointing
+ * into p; false for anything else. */
+bool pc_tls_sni_parse(const u_char *p, size_t len, const u_char **name, size_t *nlen);
+
 /* ---------------------------------------------------------------------
  * Counters (per worker) and certificate expiry, for the status module
  * ------------------------------------------------------------------- */

@@ -390,3 +390,29 @@ pc_tls_client_cert(pc_conn_t *c, pc_tls_cert_field_e what, pc_pool_t *pool, pc_s
     }
     return PC_DECLINED;
 }
+
+/*
+ * Contract: see pc_tls.h.  The host name of a server_name extension body
+ * (RFC 6066 §3), held to
+ * what OpenSSL accepts afterwards (tls_parse_ctos_server_name): a list of
+ * exactly one host_name entry of 1..255 bytes without NUL.  Pure; reads at
+ * most len bytes.  True with *name / *nlen pointing into p.
+ */
+bool
+pc_tls_sni_parse(const u_char *p, size_t len, const u_char **name, size_t *nlen)
+{
+    size_t list, n;
+
+    if (len < 2)
+        return false;
+    list = ((size_t) p[0] << 8) | p[1];
+    /* type (1) + length (2) + at least one byte */
+    if (list != len - 2 || list < 4 || p[2] != TLSEXT_NAMETYPE_host_name)
+        return false;
+    n = ((size_t) p[3] << 8) | p[4];
+    if (n == 0 || n > TLSEXT_MAXLEN_host_name || n != list - 3 || memchr(p + 5, 0, n) != NULL)
+        return false;
+    *name = p + 5;
+    *nlen = n;
+    return true;
+}

@@ -213,31 +213,6 @@ select_name(SSL *ssl, const u_char *name, size_t len)
     return tl->select(tl, low, len);
 }
 
-/*
- * The host name of a server_name extension body (RFC 6066 §3), held to
- * what OpenSSL accepts afterwards (tls_parse_ctos_server_name): a list of
- * exactly one host_name entry of 1..255 bytes without NUL.  Pure; reads at
- * most len bytes.  True with *name / *nlen pointing into p.
- */
-static bool
-parse_server_name(const u_char *p, size_t len, const u_char **name, size_t *nlen)
-{
-    size_t list, n;
-
-    if (len < 2)
-        return false;
-    list = ((size_t) p[0] << 8) | p[1];
-    /* type (1) + length (2) + at least one byte */
-    if (list != len - 2 || list < 4 || p[2] != TLSEXT_NAMETYPE_host_name)
-        return false;
-    n = ((size_t) p[3] << 8) | p[4];
-    if (n == 0 || n > TLSEXT_MAXLEN_host_name || n != list - 3 || memchr(p + 5, 0, n) != NULL)
-        return false;
-    *name = p + 5;
-    *nlen = n;
-    return true;
-}
-
 /* The settings SSL_new copied from the listener's default context that
  * SSL_set_SSL_CTX leaves alone.  The protocol versions stay the default
  * server's (ssl_protocols, documented), including its SSL_OP_NO_TLSv1_x. */
@@ -292,7 +267,7 @@ pc_tls_client_hello_cb(SSL *ssl, int *alert, void *arg)
     if (tl == NULL || cur == NULL)
         return SSL_CLIENT_HELLO_SUCCESS;    /* not one of our handshakes */
     if (SSL_client_hello_get0_ext(ssl, TLSEXT_TYPE_server_name, &ext, &len) == 1) {
-        if (!parse_server_name(ext, len, &name, &nlen)) {
+        if (!pc_tls_sni_parse(ext, len, &name, &nlen)) {
             *alert = SSL_AD_DECODE_ERROR;
             return SSL_CLIENT_HELLO_ERROR;
         }

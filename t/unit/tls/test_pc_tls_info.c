@@ -92,10 +92,58 @@ test_reasons(void)
        "counters start at zero");
 }
 
+/* A server_name extension body with one host_name entry of name. */
+static size_t
+sni_ext(u_char *buf, const char *name, size_t n)
+{
+    buf[0] = (u_char) ((n + 3) >> 8);
+    buf[1] = (u_char) (n + 3);
+    buf[2] = 0;
+    buf[3] = (u_char) (n >> 8);
+    buf[4] = (u_char) n;
+    memcpy(buf + 5, name, n);
+    return n + 5;
+}
+
+static void
+test_sni(void)
+{
+    u_char        buf[600], big[300];
+    const u_char *name;
+    size_t        len, nlen;
+
+    len = sni_ext(buf, "api.example.com", 15);
+    ok(pc_tls_sni_parse(buf, len, &name, &nlen) && nlen == 15
+       && memcmp(name, "api.example.com", 15) == 0, "one host_name: parsed");
+    ok(!pc_tls_sni_parse(buf, len - 1, &name, &nlen), "cut short: refused");
+    ok(!pc_tls_sni_parse(buf, 1, &name, &nlen) && !pc_tls_sni_parse(buf, 0, &name, &nlen),
+       "shorter than the list length: refused");
+    buf[len] = 'x';
+    ok(!pc_tls_sni_parse(buf, len + 1, &name, &nlen), "a byte after the list: refused");
+    len = sni_ext(buf, "", 0);
+    ok(!pc_tls_sni_parse(buf, len, &name, &nlen), "empty name: refused");
+    len = sni_ext(buf, "a\0b", 3);
+    ok(!pc_tls_sni_parse(buf, len, &name, &nlen), "NUL in the name: refused");
+    len = sni_ext(buf, "a.test", 6);
+    buf[2] = 1;
+    ok(!pc_tls_sni_parse(buf, len, &name, &nlen), "another name type: refused");
+    /* two entries in the list */
+    len = sni_ext(buf, "a.test", 6);
+    memcpy(buf + len, "\0\0\6b.test", 9);
+    buf[1] = (u_char) (len + 9 - 2);
+    ok(!pc_tls_sni_parse(buf, len + 9, &name, &nlen), "two entries: refused");
+    memset(big, 'a', sizeof(big));
+    len = sni_ext(buf, (const char *) big, 255);
+    ok(pc_tls_sni_parse(buf, len, &name, &nlen) && nlen == 255, "255 bytes: parsed");
+    len = sni_ext(buf, (const char *) big, 256);
+    ok(!pc_tls_sni_parse(buf, len, &name, &nlen), "256 bytes: refused");
+}
+
 int
 main(void)
 {
     test_dn();
     test_reasons();
+    test_sni();
     return done_testing();
 }
