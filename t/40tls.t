@@ -166,6 +166,36 @@ ok($worker, "one worker ($worker)");
     is($r->{status}, 400, 'plain HTTP request on a TLS port: 400');
     like($r->{body} // '', qr/plain HTTP request sent to HTTPS port/, 'with a clear reason');
 }
+{
+    # answered by the HTTP layer like any error (SPEC 8: logged in the access
+    # log with the same status), over the clear connection, without HSTS
+    my $t = Test::Portcullis->new(conf => <<"CONF");
+error_log logs/error.log info;
+events { }
+http {
+    log_format pl '\$request|\$status|\$scheme';
+    access_log logs/plain.log pl;
+    server {
+        listen 127.0.0.1:%%PORT%% ssl;
+        ssl_certificate     $P/server-ec.crt;
+        ssl_certificate_key $P/server-ec.key;
+        hsts max-age=600;
+        location / { return 200 "ok"; }
+    }
+}
+CONF
+    my $r = http_get($t->port, '/plain?x=1');
+    is($r->{status}, 400, 'plain HTTP on a TLS port (HTTP layer): 400');
+    like($r->{body} // '', qr/"reason":"plain HTTP request sent to HTTPS port","request_id":"[^"]+"/,
+        'the usual error body, with a request id');
+    ok($r->{headers}{server} && $r->{headers}{date}, 'Server and Date as on any response');
+    like($r->{headers}{connection} // '', qr/close/, 'Connection: close');
+    ok(!exists $r->{headers}{'strict-transport-security'}, 'no HSTS over the clear connection');
+    ok(wait_until(sub { Test::Portcullis::slurp($t->path('logs/plain.log')) =~ m{^GET /plain\?x=1 HTTP/1\.1\|400\|http$}m }, 5),
+        'the access log has it, with status 400');
+    is(tls_get($t->port, '/')->{status}, 200, 'TLS clients are still served');
+    is($t->stop, 0, 'exit 0');
+}
 
 # --- garbage, truncated and oversized ClientHellos: close, worker lives --------------
 sub raw_exchange {

@@ -10,6 +10,18 @@
 #define pc_tolower(c)  ((u_char) (((c) >= 'A' && (c) <= 'Z') ? ((c) | 0x20) : (c)))
 #define pc_toupper(c)  ((u_char) (((c) >= 'a' && (c) <= 'z') ? ((c) & ~0x20) : (c)))
 
+/* Whether s has an ASCII lowercase letter (a method token like "get"). */
+static inline bool
+pc_str_has_lower(const pc_str_t *s)
+{
+    size_t i;
+
+    for (i = 0; i < s->len; i++)
+        if (s->data[i] >= 'a' && s->data[i] <= 'z')
+            return true;
+    return false;
+}
+
 /* Unaligned loads (memcpy: no alignment or aliasing trouble). */
 static inline uint64_t
 pc_load8(const void *s)

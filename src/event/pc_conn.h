@@ -60,6 +60,8 @@ struct pc_conn_s {
     unsigned        closed:1;
     unsigned        reusable:1;     /* idle between requests: may be closed
                                        when worker_connections run out     */
+    unsigned        plain_tls:1;    /* plain HTTP on a TLS listener: the
+                                       protocol answers 400 (pc_tls_io.c)  */
     ev_io           ev;             /* the fd's one watcher (data = c): the
                                        events pc_conn_want asked for, handed
                                        to proto->write, then proto->read   */

@@ -68,7 +68,6 @@ static u_char          linger_scratch[4096];
 static void on_read(pc_conn_t *c);
 static void on_timer(struct ev_loop *loop, ev_timer *w, int revents);
 static void on_drain(pc_conn_t *c);
-static bool has_lower(const pc_str_t *s);
 static void on_terminate(pc_conn_t *c);
 
 static const pc_conn_proto_t http_proto = {
@@ -574,28 +573,21 @@ request_setup(pc_http_req_t *req)
     rc = set_uri(r);
     if (rc != PC_OK)
         return rc;
+    if (r->c->plain_tls) {                  /* see pc_tls_io.c hs_plain_http */
+        r->error_reason = "plain HTTP request sent to HTTPS port";
+        return 400;
+    }
     /* CONNECT and TRACE are not for a gateway; a method token with lowercase
-     * letters ("get") is no method anyone implements (methods are
-     * case-sensitive) and is a classic smuggling probe: 501 and close. */
+     * letters ("get": no method anyone implements, methods are case-
+     * sensitive) is a classic smuggling probe: 501 and close. */
     if (r->method == PC_HTTP_CONNECT || r->method == PC_HTTP_TRACE
-        || (r->method == PC_HTTP_UNKNOWN && has_lower(&r->method_name))) {
+        || (r->method == PC_HTTP_UNKNOWN && pc_str_has_lower(&r->method_name))) {
         r->error_reason = "method not implemented";
         return 501;
     }
     r->phase = PC_HTTP_PHASE_POST_READ;
     r->hook = 0;
     return PC_OK;
-}
-
-static bool
-has_lower(const pc_str_t *s)
-{
-    size_t i;
-
-    for (i = 0; i < s->len; i++)
-        if (s->data[i] >= 'a' && s->data[i] <= 'z')
-            return true;
-    return false;
 }
 
 /* The head is complete (rc PC_OK) or malformed (PC_ERROR): run the request

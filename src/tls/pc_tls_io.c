@@ -420,34 +420,32 @@ hs_done(pc_conn_t *c)
     tl->done(c);
 }
 
-/* A plain HTTP request on a TLS port: answer 400 instead of a TLS alert
- * the client would not understand.  True when handled (c is closed). */
+/* A plain HTTP request on a TLS port: not a TLS alert the client would
+ * not understand, but its request, read in clear by the protocol, which
+ * answers 400 and logs it like any error (SPEC 8; nginx does the same).
+ * The connection goes on without TLS, marked plain_tls.  True when
+ * handled. */
 static bool
 hs_plain_http(pc_conn_t *c)
 {
-    static const char body[] =
-        "{\"error\":{\"status\":400,\"reason\":\"plain HTTP request sent to HTTPS port\"}}\n";
-    char    who[64], resp[256];
-    u_char  first;
-    ssize_t n;
-    int     len;
+    const pc_tls_listener_t *tl = c->data;
+    char                     who[64];
+    u_char                   first;
 
-    n = recv(c->fd, &first, 1, MSG_PEEK);
-    if (n != 1 || first < 'A' || first > 'Z')
+    if (recv(c->fd, &first, 1, MSG_PEEK) != 1 || first < 'A' || first > 'Z')
         return false;
-    /* Read what the client sent, so that close() does not reset the
-     * connection before it reads the answer; one write attempt, as the
-     * connection closes either way. */
-    for (n = 0; n < 8 && recv(c->fd, resp, sizeof(resp), 0) > 0; n++) { }
-    len = snprintf(resp, sizeof(resp), "HTTP/1.1 400 Bad Request\r\n"
-                   "Content-Type: application/json\r\nContent-Length: %zu\r\n"
-                   "Connection: close\r\n\r\n%s", sizeof(body) - 1, body);
-    if (len > 0 && write(c->fd, resp, (size_t) len) < 0)
-        c->error = 1;
     count_hs(c, PC_TLS_HS_FAILED, 0);
     pc_log(PC_LOG_INFO, 0, "tls: plain HTTP request sent to HTTPS port, client: %s",
            peer_text(c, who, sizeof(who)));
-    hs_close(c);
+    pc_conn_want(c, 0);
+    ev_timer_stop(pc_conn_loop(c), &c->timer);
+    SSL_free(c->ssl);
+    c->ssl = NULL;
+    c->plain_tls = 1;
+    c->data = NULL;
+    c->proto = NULL;
+    c->io = &pc_conn_io_plain;
+    tl->done(c);
     return true;
 }
 
