@@ -375,21 +375,6 @@ pc_cycle_add_listening(pc_conf_t *cf, const struct sockaddr *addr,
     return ls;
 }
 
-/* "1..65535" into *port. */
-static bool
-parse_port(const u_char *p, size_t len, int *port)
-{
-    uint64_t v;
-
-    if (len == 0 || len > 5 || pc_parse_uint64(p, len, &v) != PC_OK
-        || v < 1 || v > 65535)
-    {
-        return false;
-    }
-    *port = (int) v;
-    return true;
-}
-
 /* Whether every byte of p[0..len) is in set. */
 static bool
 all_of(const u_char *p, size_t len, const char *set)
@@ -468,14 +453,16 @@ pc_parse_addr_port(const pc_str_t *s, int default_port,
     const u_char *p = s->data, *last = s->data + s->len, *colon, *host_end;
     char          host[256];
     int           port = default_port;
+    uint16_t      p16;
     size_t        hlen;
 
     if (s->len == 0)
         return PC_ERROR;
     if (all_of(p, s->len, "0123456789")) {                    /* "8080" */
         /* All digits is a port, never an inet_aton-style address. */
-        if (!parse_port(p, s->len, &port))
+        if (pc_parse_port(p, s->len, &p16) != PC_OK)
             return PC_ERROR;
+        port = p16;
         return resolve("*", port, sa, len);
     }
 
@@ -493,8 +480,11 @@ pc_parse_addr_port(const pc_str_t *s, int default_port,
             return PC_ERROR;                      /* bare IPv6: needs [ ] */
         host_end = colon != NULL ? colon : last;
     }
-    if (colon != NULL && !parse_port(colon + 1, (size_t) (last - colon - 1), &port))
-        return PC_ERROR;
+    if (colon != NULL) {
+        if (pc_parse_port(colon + 1, (size_t) (last - colon - 1), &p16) != PC_OK)
+            return PC_ERROR;
+        port = p16;
+    }
     if (port <= 0 || port > 65535)
         return PC_ERROR;
 

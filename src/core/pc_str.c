@@ -90,6 +90,18 @@ pc_parse_uint64(const u_char *s, size_t len, uint64_t *out)
     return PC_OK;
 }
 
+/* See pc_str.h. */
+pc_rc_t
+pc_parse_port(const u_char *s, size_t len, uint16_t *port)
+{
+    uint64_t v;
+
+    if (len > 5 || pc_parse_uint64(s, len, &v) != PC_OK || v < 1 || v > 65535)
+        return PC_ERROR;
+    *port = (uint16_t) v;
+    return PC_OK;
+}
+
 /* Write v in decimal at dst (up to 20 bytes, no NUL); returns the end. */
 u_char *
 pc_u64toa(u_char *dst, uint64_t v)

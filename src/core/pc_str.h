@@ -131,6 +131,10 @@ u_char *pc_strnstr(const u_char *p, const u_char *last, const u_char *needle, si
  */
 pc_rc_t pc_parse_uint64(const u_char *s, size_t len, uint64_t *out);
 
+/* A TCP port, "1".."65535" (1*5DIGIT), from s[0..len) into *port.
+ * PC_OK / PC_ERROR. */
+pc_rc_t pc_parse_port(const u_char *s, size_t len, uint16_t *port);
+
 /* Decimal formatting of an unsigned value; returns the end of what it wrote.
  * dst needs 20 bytes. */
 u_char *pc_u64toa(u_char *dst, uint64_t v);

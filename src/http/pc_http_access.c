@@ -259,25 +259,6 @@ last_header(pc_http_request_t *r, const pc_str_t *name)
     return v;
 }
 
-/* "1..65535" in [p, end) into *port. */
-static pc_rc_t
-parse_port(const u_char *p, const u_char *end, uint16_t *port)
-{
-    uint32_t v = 0;
-
-    if (p == end || end - p > 5)
-        return PC_ERROR;
-    for (; p < end; p++) {
-        if (*p < '0' || *p > '9')
-            return PC_ERROR;
-        v = v * 10 + (uint32_t) (*p - '0');
-    }
-    if (v == 0 || v > 65535)
-        return PC_ERROR;
-    *port = (uint16_t) v;
-    return PC_OK;
-}
-
 /* The last comma-separated element of v, without surrounding spaces,
  * parsed as an address: "1.2.3.4", "1.2.3.4:80", "::1", "[::1]" or
  * "[::1]:80" (nginx accepts a port too).  *port is 0 without one. */
@@ -302,7 +283,8 @@ parse_last_addr(pc_str_t v, struct sockaddr_storage *ss, uint16_t *port)
         if (colon == NULL)
             return PC_ERROR;
         if (colon + 1 < p
-            && (colon[1] != ':' || parse_port(colon + 2, p, port) != PC_OK))
+            && (colon[1] != ':'
+                || pc_parse_port(colon + 2, (size_t) (p - colon - 2), port) != PC_OK))
         {
             return PC_ERROR;
         }
@@ -311,7 +293,7 @@ parse_last_addr(pc_str_t v, struct sockaddr_storage *ss, uint16_t *port)
     } else if ((colon = memchr(start, ':', (size_t) (p - start))) != NULL
                && memchr(colon + 1, ':', (size_t) (p - colon - 1)) == NULL)
     {
-        if (parse_port(colon + 1, p, port) != PC_OK)
+        if (pc_parse_port(colon + 1, (size_t) (p - colon - 1), port) != PC_OK)
             return PC_ERROR;
         p = colon;          /* one colon: IPv4 with a port */
     }

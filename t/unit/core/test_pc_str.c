@@ -138,11 +138,27 @@ test_eq_lower(void)
     ok(pc_str_eq_lower((const u_char *) "x", "", 0), "eq_lower: empty");
 }
 
+static void
+test_parse_port(void)
+{
+    uint16_t port = 0;
+
+    ok(pc_parse_port(U("1"), 1, &port) == PC_OK && port == 1, "port 1");
+    ok(pc_parse_port(U("65535"), 5, &port) == PC_OK && port == 65535, "port 65535");
+    ok(pc_parse_port(U("08080"), 5, &port) == PC_OK && port == 8080, "leading zero within 5 digits");
+    is_int(pc_parse_port(U("0"), 1, &port), PC_ERROR, "port 0");
+    is_int(pc_parse_port(U("65536"), 5, &port), PC_ERROR, "port 65536");
+    is_int(pc_parse_port(U("000080"), 6, &port), PC_ERROR, "more than 5 digits");
+    is_int(pc_parse_port(U(""), 0, &port), PC_ERROR, "empty");
+    is_int(pc_parse_port(U("8a"), 2, &port), PC_ERROR, "not a number");
+}
+
 int
 main(void)
 {
     test_eq_lower();
     test_parse_uint64();
+    test_parse_port();
     test_u64toa();
     test_case();
     test_strnstr();
