@@ -797,8 +797,10 @@ px_finish(pc_http_proxy_ctx_t *ctx)
     return PC_DONE;
 }
 
-/* A reason phrase worth passing on: 1 to 64 bytes of HTAB, SP and VCHAR
- * (a longer one, obs-text or anything else: ours instead). */
+/* A reason phrase worth passing on: 1 to 64 bytes, no obs-text (a longer
+ * one or one with bytes over 0x7f: ours instead).  The head parser let
+ * nothing but HTAB, SP, VCHAR and obs-text into the status line
+ * (scan_line, pc_http_vchar_tab), so obs-text is all there is to check. */
 static bool
 reason_ok(const u_char *p, size_t len)
 {
@@ -807,7 +809,7 @@ reason_ok(const u_char *p, size_t len)
     if (len == 0 || len > 64)
         return false;
     for (i = 0; i < len; i++) {
-        if (p[i] != '\t' && (p[i] < 0x20 || p[i] > 0x7e))
+        if (p[i] >= 0x80)
             return false;
     }
     return true;
