@@ -2,7 +2,7 @@
 # Reverse proxy basics (SPEC §4 Proxy, "Default request rewriting", §8):
 # proxy_pass to host:port and to upstream blocks with nginx URI-replacement
 # semantics; Host passthrough, X-Forwarded-For/-Proto/-Host; proxy_set_header
-# (empty value removes, merged across levels); proxy_hide_header; hop-by-hop
+# (empty value removes; inherited as in nginx); proxy_hide_header; hop-by-hop
 # fields removed in both directions; request framing re-derived; connect,
 # read and send timeouts and refused connections -> 502/504 with the SPEC §8
 # body and an error-log line naming peer, phase and errno text; a single-
@@ -96,7 +96,9 @@ http {
     server {
         listen 127.0.0.1:%%PORT3%%;
         underscores_in_headers on;
+        proxy_hide_header X-Secret;
         location / { proxy_pass http://127.0.0.1:$A; }
+        location /hide/own/ { proxy_pass http://127.0.0.1:$A; proxy_hide_header X-Other; }
     }
 }
 CONF
@@ -146,7 +148,7 @@ for my $in (sort keys %uri) {
     is($e->{h}{'user-agent'}, 'ua/1', 'other fields pass');
     ok(!exists $e->{h}{via}, 'no Via');
     ok(!exists $e->{h}{connection}, 'no Connection sent upstream (HTTP/1.1 persistent)');
-    is($e->{h}{'x-http-level'}, 'http', 'proxy_set_header inherited from http');
+    ok(!exists $e->{h}{'x-http-level'}, "the server's proxy_set_header list replaces http's (as nginx)");
     is($e->{h}{'x-srv'}, 'srv', 'proxy_set_header inherited from server');
     my @order = map { lc $_->[0] } @{ $e->{hlist} };
     is($order[0], 'host', 'Host first');
@@ -182,8 +184,8 @@ for my $in (sort keys %uri) {
     my ($e) = echo('/set/x', 'User-Agent' => 'removed-ua', _host => 'client.example');
     is($e->{h}{'x-custom'}, 'GET 127.0.0.1', 'proxy_set_header with variables');
     ok(!exists $e->{h}{'user-agent'}, 'proxy_set_header NAME "": the client field is removed');
-    ok(!exists $e->{h}{'x-srv'}, 'proxy_set_header NAME "": an inherited one is removed');
-    is($e->{h}{'x-http-level'}, 'http', 'other inherited proxy_set_header kept (lists merge by name)');
+    ok(!exists $e->{h}{'x-srv'}, "the location's proxy_set_header list replaces the server's (as nginx)");
+    ok(!exists $e->{h}{'x-http-level'}, 'nor is the http level\'s list merged in');
     is($e->{h}{host}, 'upstream.internal', 'proxy_set_header Host overrides the passthrough');
     is($e->{count}{host}, 1, 'one Host');
     is($e->{h}{'x-forwarded-host'}, 'client.example', 'X-Forwarded-Host still the client Host');
@@ -211,6 +213,20 @@ for my $in (sort keys %uri) {
     is($e->{h}{'x-forwarded-for'}, '127.0.0.1', 'X-Forwarded-For is ours alone');
     my $r = http_get($pc->port(3), '/us/y', 'X_Custom' => 'v');
     is((Test::Portcullis::Origin::echo_of($r) // {})->{h}{'x_custom'}, 'v', 'underscores_in_headers on: forwarded');
+}
+{
+    # inheritance of proxy_set_header and proxy_hide_header, as nginx: a
+    # context without any inherits its parent's list, a context with its
+    # own replaces it whole
+    my $e = Test::Portcullis::Origin::echo_of(http_get($pc->port(3), '/inherit'));
+    is($e->{h}{'x-http-level'}, 'http', 'proxy_set_header inherited from http by a server that sets none');
+    my $r = http_get($pc->port(3), '/hide/x');
+    ok(!exists $r->{headers}{'x-secret'}, 'proxy_hide_header inherited from the server');
+    is($r->{headers}{'x-other'}, 'o', 'only that one hidden');
+    $r = http_get($pc->port(3), '/hide/own/x');
+    is($r->{status}, 200, 'location with its own proxy_hide_header');
+    ok(!exists $r->{headers}{'x-other'}, 'its own list applies');
+    is($r->{headers}{'x-secret'}, 's', "and replaces the server's (as nginx)");
 }
 {
     # h2c is never tunnelled: an upstream speaking HTTP/2 behind us would

@@ -46,8 +46,8 @@ typedef struct {
     unsigned              pass_has_uri:1;
     pc_http_core_conf_t  *core;          /* the location's core conf          */
 
-    pc_array_t           *set_headers;   /* pc_http_proxy_header_t, merged by name */
-    pc_array_t           *hide_headers;  /* pc_str_t, merged                  */
+    pc_array_t           *set_headers;   /* pc_http_proxy_header_t; own or inherited */
+    pc_array_t           *hide_headers;  /* pc_str_t; own or inherited          */
     pc_msec_t             connect_timeout;
     pc_msec_t             read_timeout;
     pc_msec_t             send_timeout;

@@ -4,9 +4,9 @@
  * proxy_pass to an upstream once the whole configuration is read.
  *
  * Choices (doc/directives/proxy_*.md and upstream.md say the same):
- *  - proxy_set_header and proxy_hide_header lists are merged by name with
- *    the inherited ones (the child wins), like add_header in SPEC §4, so a
- *    location never silently loses the server's headers.
+ *  - proxy_set_header and proxy_hide_header are inherited as in nginx
+ *    (SPEC §3): a context that sets any replaces the inherited list whole.
+ *    SPEC §4 makes add_header alone the exception that merges.
  *  - proxy_pass http://NAME names an upstream block when NAME has no port
  *    and such a block exists (anywhere in http, before or after); anything
  *    else is host[:port] (default 80), resolved now, every address a peer
@@ -120,56 +120,12 @@ create_conf(pc_conf_t *cf, pc_scope_e scope)
     return plcf;
 }
 
-static bool
-name_in(const pc_array_t *a, size_t stride, const pc_str_t *name)
-{
-    uint32_t i;
-
-    for (i = 0; a != NULL && i < a->nelts; i++) {
-        if (pc_str_caseeq((const pc_str_t *) ((const u_char *) a->elts + i * stride),
-                          name))
-        {
-            return true;
-        }
-    }
-    return false;
-}
-
-/* child's entries, then the parent's that the child does not name */
-static pc_array_t *
-merge_list(pc_conf_t *cf, pc_array_t *parent, pc_array_t *child, size_t size)
-{
-    pc_array_t *out;
-    uint32_t    i;
-    void       *e;
-
-    if (child == NULL || parent == NULL) {
-        return child ? child : parent;
-    }
-    out = pc_palloc(cf->pool, sizeof(*out));
-    if (out == NULL || pc_array_init(out, cf->pool, child->nelts + parent->nelts,
-                                     size) != PC_OK)
-    {
-        return NULL;
-    }
-    for (i = 0; i < child->nelts; i++) {
-        e = pc_array_push(out);
-        memcpy(e, (u_char *) child->elts + i * size, size);
-    }
-    for (i = 0; i < parent->nelts; i++) {
-        if (!name_in(child, size, (pc_str_t *) ((u_char *) parent->elts + i * size))) {
-            e = pc_array_push(out);
-            memcpy(e, (u_char *) parent->elts + i * size, size);
-        }
-    }
-    return out;
-}
-
 static pc_rc_t
 merge_conf(pc_conf_t *cf, void *parent, void *child)
 {
     pc_http_proxy_loc_conf_t *prev = parent, *conf = child;
 
+    PC_UNUSED(cf);
     PC_CONF_MERGE(conf->connect_timeout, prev->connect_timeout, PC_MSEC_UNSET,
                   PC_HTTP_PROXY_TIMEOUT);
     PC_CONF_MERGE(conf->read_timeout, prev->read_timeout, PC_MSEC_UNSET,
@@ -190,15 +146,12 @@ merge_conf(pc_conf_t *cf, void *parent, void *child)
     }
     PC_CONF_MERGE(conf->timeout_header_max, prev->timeout_header_max,
                   PC_MSEC_UNSET, 0);
-    conf->set_headers = merge_list(cf, prev->set_headers, conf->set_headers,
-                                   sizeof(pc_http_proxy_header_t));
-    conf->hide_headers = merge_list(cf, prev->hide_headers, conf->hide_headers,
-                                    sizeof(pc_str_t));
-    if ((prev->set_headers && conf->set_headers == NULL)
-        || (prev->hide_headers && conf->hide_headers == NULL))
-    {
-        pc_conf_error(cf, "out of memory");
-        return PC_ERROR;
+    /* A context's own list replaces the inherited one, as in nginx. */
+    if (conf->set_headers == NULL) {
+        conf->set_headers = prev->set_headers;
+    }
+    if (conf->hide_headers == NULL) {
+        conf->hide_headers = prev->hide_headers;
     }
     return PC_OK;
 }
