@@ -101,8 +101,10 @@ pin_tree() {
 # The command prefix that pins a load generator (PIN=1 only).
 pinned() { if [ "$PIN" = 1 ]; then echo "taskset -c $PIN_OTHERS"; fi; }
 
-# start_target NAME MODE [WRAPPER...]: NAME = portcullis|nginx|haproxy[+log];
-# MODE = bench (master + 1 worker) | single (one process, for valgrind/strace).
+# start_target NAME MODE [WRAPPER...]: NAME = portcullis|nginx|haproxy[+log],
+# or floor|floor-lt (bench/tools/floor.c: no HTTP work, edge- or
+# level-triggered epoll); MODE = bench (master + 1 worker) | single (one
+# process, for valgrind/strace).
 start_target() {
     local t=$1 mode=$2; shift 2
     local base=${t%+log} logon=0 pm=on
@@ -126,6 +128,12 @@ start_target() {
     option httplog"; else export HAPROXY_LOG="option dontlognull"; fi
         render "$BENCH_DIR/conf/haproxy.cfg.in" "$RUNDIR/haproxy.cfg"
         CMD=("$HAPROXY_BIN" -db -f "$RUNDIR/haproxy.cfg") ;;
+    floor|floor-lt)
+        # The kernel's floor (bench/tools/floor.c): a relay with no HTTP work.
+        [ -x "$RUNDIR/floor" ] || "${CC:-cc}" -O2 -o "$RUNDIR/floor" "$BENCH_DIR/tools/floor.c" \
+            || die "cannot build bench/tools/floor.c"
+        local trig=et; [ "$base" = floor-lt ] && trig=lt
+        CMD=("$RUNDIR/floor" "$PROXY_PORT" "$trig" "$BACKEND_PORT1" "$BACKEND_PORT2") ;;
     *) die "unknown target $t" ;;
     esac
     spawn "$base" "$@" "${CMD[@]}"

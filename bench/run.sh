@@ -12,7 +12,9 @@
 #                                    TARGET: portcullis nginx)
 #   bench/run.sh all                 everything above (quick with and without the access log)
 # TARGET: portcullis nginx haproxy, "+log" for the access-log variant (default:
-# portcullis nginx haproxy).  Knobs: ROUNDS=3 DURATION=10 WARMUP=2 CONNS="64 256"
+# portcullis nginx haproxy); for "proxy", also floor and floor-lt: a relay
+# with no HTTP work at all (bench/tools/floor.c), the kernel's floor for any
+# proxy on this machine.  Knobs: ROUNDS=3 DURATION=10 WARMUP=2 CONNS="64 256"
 # IDLE_CONNS=5000 N=2000 UPSTREAM_KEEPALIVE=64 PC_BIN=src/portcullis.  Needs: nginx haproxy wrk
 # valgrind strace (bench/setup.sh installs them).
 # WORKER_NICE=-5 renices every target's worker alike (as systemd's Nice=
