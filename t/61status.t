@@ -321,6 +321,29 @@ my $total;
     is(reqs($p), $total + 7, 'counters untouched by a failed reload');
     is_deeply($p->{errors}, [], 'valid after reloads');
 }
+
+# --- a reload that outgrows the metrics zone: the counters carry over -------------------------
+{
+    # 60 more servers need many times the cells the zone was sized for
+    (my $big = $conf) =~ s/(\n\}\s*)$/join('', map { "\n    server { listen 127.0.0.1:%%PORT2%%; server_name s$_.test; location \/ { return 204; } }" } 1 .. 60) . $1/e;
+    my ($p0) = scrape();
+    my $before = reqs($p0);
+    my $acc0 = Test::Portcullis::Prom::value($p0, 'portcullis_connections_accepted_total');
+    $pc->write_conf($big);
+    ok(defined $pc->reload, 'reload with 60 more servers');
+    ok(wait_until(sub { http_get($st, '/', Host => 's60.test')->{status} == 204 }, 10), 'the new servers answer');
+    ok(wait_until(sub { $pc->error_log =~ /metrics zone grown to \d+ cells per worker; \d+ series carried over/ }, 5),
+        'the grown zone is logged');
+    my ($p) = scrape();
+    cmp_ok(reqs($p), '>=', $before, 'requests_total did not go back');
+    is(reqs($p), $before, 'requests_total carried over into the grown zone');
+    cmp_ok(Test::Portcullis::Prom::value($p, 'portcullis_connections_accepted_total'), '>=', $acc0,
+        'connections_accepted_total did not go back');
+    http_get($api, "/g$_") for 1 .. 3;
+    ($p) = scrape();
+    is(reqs($p), $before + 3, 'and counts on');
+    is_deeply($p->{errors}, [], 'valid after the zone grew');
+}
 is($pc->stop, 0, 'clean stop');
 
 # --- ready: 503 at the start of a graceful shutdown, in-flight requests complete -----------

@@ -164,6 +164,7 @@ size_zone(pc_conf_t *cf, pc_metrics_t *reg)
     uint32_t cells = pow2_at_least(pc_max((uint64_t) CELLS_MIN, 2 * (uint64_t) reg->ncells));
     uint32_t slots = pow2_at_least(pc_max((uint64_t) SLOTS_MIN, 2 * (uint64_t) w + 2));
 
+    reg->carry = old;           /* used only if the zone is not reused */
     if (old != NULL && old->cells_cap >= cells && old->nslots >= slots) {
         cells = old->cells_cap;
         slots = old->nslots;
@@ -370,6 +371,41 @@ place(zhdr_t *h, pc_metric_t *m, uint32_t ncells, bool *full)
     m->cell = k->cell;
 }
 
+/*
+ * A new zone replacing a smaller one (the configuration outgrew it)
+ * starts from the old one's counters: each counter and histogram series
+ * this configuration still has gets the sum of its old slots in slot 0,
+ * so it counts on from where it was.  No worker writes the new zone yet.
+ * What the old generation's workers count while they drain stays in the
+ * old zone.
+ */
+static void
+carry_over(zhdr_t *h, zhdr_t *old)
+{
+    zkey_t   *k = zkeys(old), *nk;
+    uint64_t *dst = zslot(h, 0);
+    uint32_t  j, i, c, hwm = pc_min(old->slots_hwm, old->nslots), n = 0;
+
+    for (j = 0; j < old->keys_cap; j++) {
+        if (k[j].key == 0 || (k[j].flags & KEY_GAUGE))
+            continue;
+        nk = key_find(h, k[j].key);
+        if (nk->key != k[j].key || nk->ncells != k[j].ncells)
+            continue;           /* a series of a past configuration */
+        for (i = 0; i < hwm; i++) {
+            const uint64_t *src = zslot(old, i) + k[j].cell;
+
+            for (c = 0; c < k[j].ncells; c++)
+                dst[nk->cell + c] += __atomic_load_n(&src[c], __ATOMIC_RELAXED);
+        }
+        n++;
+    }
+    if (h->slots_hwm == 0)
+        h->slots_hwm = 1;
+    pc_log(PC_LOG_NOTICE, 0, "metrics zone grown to %u cells per worker; "
+           "%u series carried over", h->cells_cap, n);
+}
+
 /* pc_shm init: runs in the master after mapping (new or inherited zone). */
 static pc_rc_t
 zone_init(pc_shm_zone_t *zone, int reused)
@@ -397,6 +433,9 @@ zone_init(pc_shm_zone_t *zone, int reused)
         for (m = f->series; m != NULL && f->ncells > 0; m = m->next)
             place(h, m, f->ncells, &full);
     }
+    if (!reused && reg->carry != NULL)
+        carry_over(h, reg->carry);
+    reg->carry = NULL;          /* the old mapping may go any time now */
     if (full)
         pc_log(PC_LOG_WARN, 0, "metrics zone full (%u cells per worker): some series "
                "are not counted until the next reload or restart", h->cells_cap);

@@ -111,6 +111,7 @@ struct pc_metrics_s {
     uint32_t                new_cells;  /* ... of which the old zone lacks   */
     uint32_t                cells_cap;  /* cells per slot in the zone        */
     uint32_t                nslots;
+    void                   *carry;      /* the old zone, while a new one is mapped */
     uint64_t               *slot;       /* this process's cells; NULL: not attached */
     int                     slot_index;
     uint8_t                *live;       /* nslots flags (pc_metrics_scan)    */
