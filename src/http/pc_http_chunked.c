@@ -8,7 +8,9 @@
  * context, so any split of the input gives the same result.
  *
  * Choices the header leaves open:
- *  - chunk-size: 1*16HEXDIG (leading zeros count towards the 16).
+ *  - chunk-size: 1*HEXDIG whose value fits 64 bits: at most 16 digits
+ *    after any leading zeros (SPEC §8 "without overflow"); the zeros are
+ *    bounded by the size line's max_line only.
  *  - BWS (SP / HTAB) after the size is accepted only before a ';'; the
  *    extension that follows may hold any HTAB / SP / VCHAR / obs-text byte
  *    (so a quoted-string with ';' in it passes) and is ignored; CR, LF, NUL
@@ -136,7 +138,7 @@ size_byte(pc_http_chunked_t *ctx, u_char c)
         return pc_http_vchar_tab[c] ? PC_OK : chunked_fail(ctx, "invalid chunk extension");
     }
     if (d != 255 && ctx->state != CH_SIZE_WS) {
-        if (++ctx->ndigits > MAX_DIGITS) {
+        if ((ctx->ndigits > 0 || d != 0) && ++ctx->ndigits > MAX_DIGITS) {
             return chunked_fail(ctx, "chunk size too large");
         }
         ctx->size = ctx->size << 4 | d;

@@ -192,7 +192,12 @@ test_sizes(void)
     AGAIN("last chunk and CR", "0\r\n\r", "");
     AGAIN("16 f digits: a huge chunk", "ffffffffffffffff\r\nabc", "abc");
     AGAIN("15 digits", "7fffffffffffffff\r\nabc", "abc");
-    BAD("17 digits", "00000000000000005\r\nhello\r\n0\r\n\r\n");
+    DONE("17 digits, value 5", "00000000000000005\r\nhello\r\n0\r\n\r\n", "hello");
+    DONE("100 leading zeros",
+        "0000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000005"
+        "\r\nhello\r\n0\r\n\r\n", "hello");
+    AGAIN("zeros, then 16 f digits", "000ffffffffffffffff\r\nabc", "abc");
+    BAD("zeros, then 17 significant digits", "0010000000000000000\r\n");
     BAD("17 f digits", "fffffffffffffffff\r\n");
     BAD("2^64", "10000000000000000\r\n");
     BAD("0x prefix", "0x5\r\nhello\r\n0\r\n\r\n");
