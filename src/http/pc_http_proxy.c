@@ -867,11 +867,14 @@ px_send_head(pc_http_proxy_ctx_t *ctx)
 }
 
 /*
- * Forward a 1xx other than 100/101 (102, 103 Early Hints) to an HTTP/1.1
- * client, hop-by-hop fields removed.  Written directly: before the final
- * head nothing can be queued but a 100 Continue, and when one was sent the
- * hints are dropped instead (they are advisory).  A client whose socket
- * cannot take the few bytes at once does not get them either.
+ * Forward a 1xx other than 101 (100, 102, 103 Early Hints) to an HTTP/1.1
+ * client, hop-by-hop fields removed: SPEC §8, and RFC 9110 §15.2 (a proxy
+ * forwards every 1xx it did not ask for; it never sends Expect upstream).
+ * Written directly: before the final head nothing can be queued but our
+ * own 100 Continue, and once that one was sent the upstream's interim
+ * responses are dropped instead (a second 100 says nothing, hints are
+ * advisory).  A client whose socket cannot take the few bytes at once
+ * does not get them either.
  */
 static void
 px_interim(pc_http_proxy_ctx_t *ctx)
@@ -885,7 +888,7 @@ px_interim(pc_http_proxy_ctx_t *ctx)
     u_char               *p;
     uint32_t              i;
 
-    if (r->http_version < 11 || r->expect_sent || h->status == 100) {
+    if (r->http_version < 11 || r->expect_sent) {
         return;
     }
     p = pc_pnalloc(r->pool, h->head_len + h->nheaders * 4 + strlen(text) + 32);

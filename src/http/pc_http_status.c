@@ -13,6 +13,7 @@ pc_http_status_text(int status)
     switch (status) {
     case 100: return "Continue";
     case 101: return "Switching Protocols";
+    case 102: return "Processing";
     case 103: return "Early Hints";
     case 200: return "OK";
     case 201: return "Created";
