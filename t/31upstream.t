@@ -185,7 +185,7 @@ sub refused_lines { my ($port, $from) = @_; return scalar $pc->log_lines(qr/conn
     is($r->{status}, 503, 'every server down: 503');
     like($r->{body}, qr/"reason":"no live upstreams"/, '503 body: no live upstreams');
     ok($pc->wait_for_log(qr/\[error\].*no live upstreams in upstream "alldn"/, 5, from => $mark), '503: logged in the error log');
-    ok(log_line(qr{^/alldn/x 503 "-" "-"$}), '503: access log with empty $upstream_* values');
+    ok(log_line(qr{^/alldn/x 503 "alldn" "-"$}), '503: $upstream_addr names the upstream (as nginx), no status');
 }
 
 # --- proxy_next_upstream ------------------------------------------------------------------------------

@@ -317,6 +317,7 @@ px_no_peer(pc_http_proxy_ctx_t *ctx)
                      ctx->u->name.data, (int) ctx->r->remote_addr.len,
                      ctx->r->remote_addr.data, (int) line.len, line.data);
         ctx->reason = "no live upstreams";
+        ctx->no_live = 1;
         return pc_http_proxy_end(ctx, 503);
     }
     return pc_http_proxy_end(ctx, pc_http_proxy_cur(ctx)->status == 504 ? 504 : 502);

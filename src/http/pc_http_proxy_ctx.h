@@ -94,6 +94,7 @@ typedef struct {
     unsigned                   out_busy:1;
     unsigned                   last_sent:1;
     unsigned                   head_flushed:1; /* the client head was pushed out */
+    unsigned                   no_live:1;      /* 503: no peer could be tried */
     unsigned                   progress_r:1;
     unsigned                   progress_w:1;
 

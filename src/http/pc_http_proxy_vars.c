@@ -66,6 +66,10 @@ var_upstream(pc_http_request_t *r, pc_str_t *out, uintptr_t what)
     u_char   *p;
     uint32_t  i;
 
+    if (ctx != NULL && ctx->natt == 0 && ctx->no_live && what == V_ADDR) {
+        *out = ctx->u->name;        /* as nginx: which upstream had none */
+        return PC_OK;
+    }
     if (ctx == NULL || ctx->natt == 0) {
         return PC_DECLINED;
     }
