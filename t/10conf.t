@@ -469,4 +469,85 @@ CONF
     unlike($r->{output}, qr/missing\.pem/, 'syntax error: semantic checks do not run');
 }
 
+
+# --- values that could never be sent are refused at load (SPEC §3) --------------
+sub wrap_loc {
+    my ($loc) = @_;
+    return "error_log logs/error.log info;\nevents { }\nhttp {\n    server {\n        listen 127.0.0.1:%%PORT%%;\n"
+        . "        location / {\n            $loc\n        }\n    }\n}\n";
+}
+# add_header: the fields the response writer drops (it writes them itself).
+for my $h ('Content-Length 5', 'Transfer-Encoding chunked', 'connection close', 'Keep-Alive timeout=5') {
+    my ($n) = split / /, $h;
+    conf_test_fails(wrap_loc("add_header $h always;"), 'add_header', qr/"add_header" cannot set "\Q$n\E": the server/,
+        "add_header $h");
+}
+conf_test_ok(wrap_loc('add_header X-Content-Length 5 always; add_header Content-Type text/x-a;'),
+    'add_header: names that merely look alike are fine');
+conf_test_fails(wrap_loc('add_header X-A "a\\nb";'), 'add_header', qr/CR, LF or NUL/, 'add_header LF in the value');
+# return: redirects need a URL without CR/LF; 444 takes no text.
+for my $c (301, 302, 303, 307, 308) {
+    conf_test_fails(wrap_loc("return $c;"), "return $c", qr/"return $c" needs a URL/, "return $c without a URL");
+}
+conf_test_fails(wrap_loc('return 302 "";'), 'return 302', qr/"return 302" needs a URL/, 'return 302 with an empty URL');
+conf_test_fails(wrap_loc('return 301 "/x y\\nSet-Cookie: a";'), 'return 301', qr/invalid URL in "return 301": CR, LF or NUL/,
+    'return 301 with a LF in the URL');
+conf_test_fails(wrap_loc('return "http://a.test/\\r";'), 'return "http', qr/invalid URL in "return 302"/,
+    'return URL with a CR');
+conf_test_ok(wrap_loc('return 301 $scheme://$host$request_uri;'), 'return 301 with a URL made of variables');
+conf_test_ok(wrap_loc('return 200 "two\\nlines\\n";'), 'return 200: a body may hold LF');
+conf_test_ok(wrap_loc('return 444;'), 'return 444');
+conf_test_fails(wrap_loc('return 444 "bye";'), 'return 444', qr/"return 444" closes the connection/, 'return 444 with text');
+
+# return 444: no response at all, the connection closed, 444 in the access log.
+{
+    my $pc = Test::Portcullis->new(conf => <<'CONF');
+error_log logs/error.log info;
+events { }
+http {
+    log_format st '$request_uri $status $body_bytes_sent';
+    access_log logs/st.log st;
+    add_header X-Always yes always;
+    server {
+        listen 127.0.0.1:%%PORT%%;
+        location /close { return 444; }
+        location / { return 200 "ok"; }
+    }
+    server {
+        listen 127.0.0.1:%%PORT2%%;
+        return 444;
+    }
+}
+CONF
+    my ($data, $closed, $dt) = Test::Portcullis::http_raw($pc->port,
+        "GET /close HTTP/1.1\r\nHost: a\r\n\r\n", 5);
+    is($data, '', 'return 444: nothing is written');
+    ok($closed && $dt < 4, 'return 444: the keep-alive connection is closed at once');
+    ($data, $closed) = Test::Portcullis::http_raw($pc->port,
+        "POST /close/x HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\nabc", 5);
+    ok($data eq '' && $closed, 'return 444 with a request body: nothing written, closed');
+    ($data, $closed) = Test::Portcullis::http_raw($pc->port(2), "GET /any HTTP/1.0\r\n\r\n", 5);
+    ok($data eq '' && $closed, 'return 444 at server level: nothing written, closed');
+    is(http_get($pc->port, '/')->{status}, 200, 'return 444: other locations still answer');
+    my $log = $pc->path('logs/st.log');
+    ok(wait_until(sub { (() = slurp($log) =~ /^\/(?:close|any)\S* 444 0$/mg) == 3 }, 10),
+        'return 444: the access log records 444 and no body bytes') or diag(slurp($log));
+    is($pc->stop, 0, 'return 444: exit 0');
+}
+
+# --- a UTF-8 byte order mark at the start of a file is skipped ---------------
+{
+    my $pc = Test::Portcullis->new(start => 0,
+        conf => "\xef\xbb\xbferror_log logs/error.log info;\nevents { }\nhttp {\n    include inc/*.conf;\n}\n",
+        files => { 'conf/inc/s.conf' => "\xef\xbb\xbfserver { listen 127.0.0.1:%%PORT%%; location / { return 200 \"bom\"; } }\n" });
+    my $r = $pc->run('-t');
+    is($r->{exit}, 0, 'UTF-8 BOM in the main file and an included file: -t ok') or diag($r->{output});
+    ok($pc->start, 'UTF-8 BOM: starts');
+    is(http_get($pc->port, '/')->{body}, 'bom', 'UTF-8 BOM: the included server answers');
+    is($pc->stop, 0, 'UTF-8 BOM: exit 0');
+}
+# Only a leading BOM: one elsewhere is still an error, on its own line.
+conf_test_fails("error_log logs/error.log info;\n\xef\xbb\xbfevents { }\nhttp { server { listen 127.0.0.1:%%PORT%%; } }\n",
+    'events', qr/unknown directive/, 'a BOM that is not at the start of the file');
+
 done_testing();

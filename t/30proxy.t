@@ -421,6 +421,9 @@ conf_test_fails(wrap('proxy_set_header Content-Length 5;'), 'proxy_set_header', 
 conf_test_fails(wrap('proxy_set_header X-A $no_such_var_x;'), 'proxy_set_header', qr/no_such_var_x/, 'proxy_set_header unknown variable');
 conf_test_fails(wrap("proxy_set_header X-A 1;\n    proxy_set_header x-a 2;"), 'proxy_set_header x-a 2', qr/duplicate/, 'proxy_set_header twice');
 conf_test_fails(wrap('proxy_set_header X-A;'), 'proxy_set_header', qr/proxy_set_header/, 'proxy_set_header one argument');
+conf_test_fails(wrap('proxy_set_header X-A "a\\nb";'), 'proxy_set_header', qr/CR, LF or NUL/, 'proxy_set_header LF in the fixed text');
+conf_test_fails(wrap('proxy_set_header X-A "$host\\r";'), 'proxy_set_header', qr/CR, LF or NUL/, 'proxy_set_header CR after a variable');
+conf_test_fails(wrap("proxy_set_header X-A 'a\nb';"), 'proxy_set_header', qr/CR, LF or NUL/, 'proxy_set_header literal newline in quotes');
 conf_test_ok(wrap('proxy_hide_header X-Powered-By;'), 'proxy_hide_header');
 conf_test_fails(wrap('proxy_hide_header "a b";'), 'proxy_hide_header', qr/invalid header name/, 'proxy_hide_header bad name');
 for my $d (qw(proxy_connect_timeout proxy_read_timeout proxy_send_timeout)) {

@@ -116,8 +116,13 @@ conf_test_ok(hconf('hsts off;'), 'hsts off');
 conf_test_ok(hconf('https_redirect on port=443;'), 'https_redirect on port=443');
 conf_test_fails(hconf('hsts max-age=1y;'), 'hsts', qr/invalid max-age "max-age=1y"/, 'hsts max-age=1y');
 conf_test_fails(hconf('hsts 3600;'), 'hsts', qr/invalid max-age/, 'hsts without max-age=');
-conf_test_fails(hconf('hsts max-age=60 includesubdomains;'), 'hsts', qr/invalid or repeated parameter/,
+conf_test_fails(hconf('hsts max-age=60 includeSubDomain;'), 'hsts', qr/invalid or repeated parameter/,
     'hsts with a misspelt flag');
+# RFC 6797 6.1: directive names are case-insensitive.
+conf_test_ok(hconf('hsts max-age=60 includesubdomains;'), 'hsts includesubdomains (lower case)');
+conf_test_ok(hconf('hsts MAX-AGE=31536000 INCLUDESUBDOMAINS PRELOAD OVERRIDE;'), 'hsts flags in upper case');
+conf_test_fails(hconf('hsts max-age=60 includeSubDomains INCLUDESUBDOMAINS;'), 'hsts',
+    qr/invalid or repeated parameter "INCLUDESUBDOMAINS"/, 'hsts: a flag repeated in another case');
 conf_test_fails(hconf('hsts off preload;'), 'hsts', qr/"off" takes no other parameter/, 'hsts off preload');
 conf_test_fails(hconf('https_redirect on port=0;'), 'https_redirect', qr/expected port=1\.\.65535/,
     'https_redirect port=0');
@@ -126,6 +131,28 @@ conf_test_fails(hconf('https_redirect yes;'), 'https_redirect', qr/"on" or "off"
     my $t = Test::Portcullis->new(start => 0, conf => hconf('hsts max-age=60 preload;'));
     like($t->run('-t')->{output}, qr/\[warn\] hsts: "preload" needs includeSubDomains/,
         'preload without includeSubDomains: a warning');
+}
+
+# Flags in any case: the header still uses the canonical spelling.
+{
+    my $t = Test::Portcullis->new(conf => <<"CONF");
+error_log logs/error.log info;
+worker_processes 1;
+events { }
+http {
+    access_log off;
+    ssl_certificate $P/server-ec.crt;
+    ssl_certificate_key $P/server-ec.key;
+    server {
+        listen 127.0.0.1:%%PORT%% ssl;
+        hsts Max-Age=31536000 includesubdomains PreLoad;
+        location / { return 200 "ok"; }
+    }
+}
+CONF
+    is(sts(tls_get($t->port, '/')), 'max-age=31536000; includeSubDomains; preload',
+        'case-insensitive flags: the header is spelt canonically');
+    is($t->stop, 0, 'case-insensitive flags: exit 0');
 }
 
 done_testing();

@@ -288,6 +288,7 @@ conf_test_fails(bad_db_conf("$TMP/badtree.mmdb"), 'geoip_database', qr/"\Q$TMP\E
     'a corrupt search tree');
 conf_test_fails(bad_db_conf("$TMP/missing.mmdb"), 'geoip_database', qr/missing\.mmdb.*(?:No such file|open)/i,
     'a missing file');
+conf_test_fails(bad_db_conf('""'), 'geoip_database', qr/empty file name/, 'an empty file name');
 conf_test_fails(bad_db_conf($DB, "    geoip_database $DB;\n"), "geoip_database $DB;\n    server", qr/duplicate geoip_database/,
     'the same database twice', line => 5);
 {

@@ -272,6 +272,9 @@ set_database(pc_conf_t *cf, const pc_directive_t *d, void *conf)
     if (gc->ndbs == PC_GEOIP_MAX_DBS)
         return pc_conf_error(cf, "too many geoip_database files (at most %d)",
                              PC_GEOIP_MAX_DBS);
+    /* pc_conf_full_path cannot resolve "" (it would report ENOMEM). */
+    if (cf->node->args[0].len == 0)
+        return pc_conf_error(cf, "empty file name");
     if (open_db(cf, &gc->dbs[gc->ndbs], &cf->node->args[0]) != PC_OK)
         return PC_CONF_ERROR;
     for (i = 0; i < gc->ndbs; i++)

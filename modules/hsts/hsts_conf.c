@@ -28,7 +28,17 @@ has_prefix(const pc_str_t *s, const char *p)
     return s->len >= n && pc_strncasecmp(s->data, (const u_char *) p, n) == 0;
 }
 
-/* "max-age=N; includeSubDomains; preload" into the cycle pool. */
+/* RFC 6797 §6.1: directive names are case-insensitive. */
+static bool
+is_token(const pc_str_t *s, const char *name)
+{
+    size_t n = strlen(name);
+
+    return s->len == n && pc_strncasecmp(s->data, (const u_char *) name, n) == 0;
+}
+
+/* "max-age=N; includeSubDomains; preload" into the cycle pool (always the
+ * canonical spelling, whatever case the config used). */
 static const char *
 compose(pc_conf_t *cf, hsts_conf_t *h, bool sub, bool preload)
 {
@@ -72,11 +82,11 @@ set_hsts(pc_conf_t *cf, const pc_directive_t *d, void *conf)
     h->max_age = (int64_t) v;
     h->override = 0;
     for (i = 1; i < cf->node->nargs; i++) {
-        if (pc_str_eq_c(arg(cf, i), "includeSubDomains") && !sub)
+        if (is_token(arg(cf, i), "includeSubDomains") && !sub)
             sub = true;
-        else if (pc_str_eq_c(arg(cf, i), "preload") && !preload)
+        else if (is_token(arg(cf, i), "preload") && !preload)
             preload = true;
-        else if (pc_str_eq_c(arg(cf, i), "override") && !h->override)
+        else if (is_token(arg(cf, i), "override") && !h->override)
             h->override = 1;
         else
             return pc_conf_error(cf, "invalid or repeated parameter \"%s\": expected "

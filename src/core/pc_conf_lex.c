@@ -85,6 +85,12 @@ pc_conf_lex_init(pc_conf_lexer_t *lx, pc_conf_t *cf, const char *file,
     lx->cf = cf;
     lx->file = file;
     lx->dir_len = 0;
+    /* A UTF-8 byte order mark (some Windows editors write one) is not part
+     * of the first word; skip it in every file, included ones too. */
+    if (len >= 3 && buf[0] == 0xef && buf[1] == 0xbb && buf[2] == 0xbf) {
+        buf += 3;
+        len -= 3;
+    }
     lx->p = buf;
     lx->end = buf + len;
     lx->line = 1;

@@ -22,6 +22,7 @@
  */
 #include <netinet/in.h>
 #include "http/pc_http.h"
+#include "http/pc_http_chars.h"
 #include "http/pc_http_conf.h"
 #include "http/pc_http_phase.h"
 #include "http/pc_http_request.h"
@@ -625,28 +626,66 @@ set_server_name(pc_conf_t *cf, const pc_directive_t *d, void *conf)
  * return, add_header
  * ------------------------------------------------------------------- */
 
+/* Whether s holds CR, LF or NUL.  A variable name cannot, so such a byte
+ * in an argument is in the fixed text of the value: the run-time check
+ * would refuse it on every request, so the config is refused instead. */
+static bool
+has_ctl(const pc_str_t *s)
+{
+    return !pc_http_value_safe(s->data, s->len);
+}
+
+static bool
+is_redirect_code(uint64_t code)
+{
+    return code == 301 || code == 302 || code == 303 || code == 307 || code == 308;
+}
+
+/* The URL of a redirect: present, not empty, no CR/LF/NUL in its fixed
+ * text (it goes into the Location header). */
+static const char *
+check_return_url(pc_conf_t *cf, uint64_t code, const pc_str_t *url)
+{
+    if (url == NULL || url->len == 0)
+        return pc_conf_error(cf, "\"return %u\" needs a URL (it is sent as the "
+                             "Location header)", (unsigned) code);
+    if (has_ctl(url))
+        return pc_conf_error(cf, "invalid URL in \"return %u\": CR, LF or NUL",
+                             (unsigned) code);
+    return PC_CONF_OK;
+}
+
 static const char *
 set_return(pc_conf_t *cf, const pc_directive_t *d, void *conf)
 {
     pc_http_core_conf_t *c = conf;
     pc_str_t *a = arg(cf, 0);
     uint64_t code;
+    const char *err;
 
     PC_UNUSED(d);
     if (pc_parse_uint64(a->data, a->len, &code) == PC_OK) {
-        /* 1xx cannot be a final response; 444 (close) is not supported */
+        /* 1xx cannot be a final response */
         if (code < 200 || code > 599)
             return pc_conf_error(cf, "invalid return code \"%s\": expected 200..599",
                                  argc(cf, 0));
         c->return_status = (intptr_t) code;
-        if (cf->node->nargs == 1)
+        a = cf->node->nargs == 2 ? arg(cf, 1) : NULL;
+        if (code == 444 && a != NULL)
+            return pc_conf_error(cf, "\"return 444\" closes the connection without a "
+                                 "response: it takes no text");
+        if (is_redirect_code(code)
+            && (err = check_return_url(cf, code, a)) != PC_CONF_OK)
+            return err;
+        if (a == NULL)
             return PC_CONF_OK;
-        a = arg(cf, 1);
     } else if (has_prefix(a, "http://") || has_prefix(a, "https://")
                || has_prefix(a, "$scheme"))
     {
         if (cf->node->nargs != 1)
             return pc_conf_error(cf, "invalid return code \"%s\"", argc(cf, 0));
+        if ((err = check_return_url(cf, 302, a)) != PC_CONF_OK)
+            return err;
         c->return_status = 302;
     } else {
         return pc_conf_error(cf, "invalid return code \"%s\"", argc(cf, 0));
@@ -655,20 +694,44 @@ set_return(pc_conf_t *cf, const pc_directive_t *d, void *conf)
     return c->return_text ? PC_CONF_OK : PC_CONF_ERROR;
 }
 
+/* Response fields the head writer (pc_http_write.c, field_kind) drops
+ * because it writes them itself: add_header could never send them.  NULL,
+ * or why the name is refused. */
+static const char *
+add_header_refused(const pc_str_t *name)
+{
+    static const char *const framing[] = { "content-length", "transfer-encoding" };
+    static const char *const conn[] = { "connection", "keep-alive" };
+    size_t i;
+
+    for (i = 0; i < pc_nelems(framing); i++)
+        if (name->len == strlen(framing[i])
+            && pc_strncasecmp(name->data, (const u_char *) framing[i], name->len) == 0)
+            return "the server derives the response framing";
+    for (i = 0; i < pc_nelems(conn); i++)
+        if (name->len == strlen(conn[i])
+            && pc_strncasecmp(name->data, (const u_char *) conn[i], name->len) == 0)
+            return "the server manages the connection (hop-by-hop field)";
+    return NULL;
+}
+
 static const char *
 set_add_header(pc_conf_t *cf, const pc_directive_t *d, void *conf)
 {
     pc_http_core_conf_t *c = conf;
     pc_http_add_header_t *h;
+    const char *why;
 
     PC_UNUSED(d);
     if (!is_token(arg(cf, 0)))
         return pc_conf_error(cf, "invalid header name \"%s\"", argc(cf, 0));
+    if ((why = add_header_refused(arg(cf, 0))) != NULL)
+        return pc_conf_error(cf, "\"add_header\" cannot set \"%s\": %s", argc(cf, 0), why);
     if (cf->node->nargs == 3 && strcmp(argc(cf, 2), "always") != 0)
         return pc_conf_error(cf, "invalid parameter \"%s\": expected \"always\"", argc(cf, 2));
-    if (memchr(arg(cf, 1)->data, '\r', arg(cf, 1)->len)
-        || memchr(arg(cf, 1)->data, '\n', arg(cf, 1)->len))
-        return pc_conf_error(cf, "invalid value for header \"%s\": CR or LF", argc(cf, 0));
+    if (has_ctl(arg(cf, 1)))
+        return pc_conf_error(cf, "invalid value for header \"%s\": CR, LF or NUL",
+                             argc(cf, 0));
     if (c->add_headers == NULL) {
         c->add_headers = pc_palloc(cf->pool, sizeof(pc_array_t));
         if (c->add_headers == NULL

@@ -21,6 +21,7 @@
 #include <sys/socket.h>
 
 #include "event/pc_worker.h"
+#include "http/pc_http_chars.h"
 #include "http/pc_http_proxy.h"
 
 #define off(f)   offsetof(pc_http_proxy_loc_conf_t, f)
@@ -238,6 +239,12 @@ set_header(pc_conf_t *cf, const pc_directive_t *d, void *conf)
     {
         return pc_conf_error(cf, "\"proxy_set_header\" cannot set \"%s\": the proxy "
                              "derives the request framing", (const char *) name->data);
+    }
+    /* A variable name cannot hold CR, LF or NUL: such a byte is in the
+     * fixed text, and the run-time check would refuse every request. */
+    if (!pc_http_value_safe(value->data, value->len)) {
+        return pc_conf_error(cf, "invalid value for \"proxy_set_header %s\": CR, LF "
+                             "or NUL", (const char *) name->data);
     }
     if (plcf->set_headers == NULL) {
         plcf->set_headers = pc_palloc(cf->pool, sizeof(pc_array_t));

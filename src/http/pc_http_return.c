@@ -11,6 +11,9 @@
 #include "http/pc_http_chars.h"
 #include "http/pc_http_conf.h"
 
+/* nginx's non-standard code: close the connection without a response. */
+#define PC_HTTP_RETURN_CLOSE  444
+
 static const pc_str_t location_name = pc_string("Location");
 static const pc_str_t text_plain = pc_string("text/plain");
 
@@ -58,6 +61,25 @@ send_redirect(pc_http_request_t *r, int status, const pc_http_template_t *t)
     return pc_http_send_simple(r, status, NULL, NULL);
 }
 
+/*
+ * `return 444` (nginx's "close"): no response at all, the connection is
+ * closed at once and the access log records 444.  Nothing in pc_http.h
+ * ends a request without answering, so the runtime is told the head is
+ * out (pc_http_finalize then sends no error response and queues nothing)
+ * and the connection has failed (the request ends now, logged with
+ * r->status, and the connection closes without a lingering half-close or
+ * a TLS close_notify).
+ */
+static pc_rc_t
+close_silently(pc_http_request_t *r)
+{
+    r->status = PC_HTTP_RETURN_CLOSE;
+    r->keepalive = 0;
+    r->header_sent = 1;
+    r->c->error = 1;
+    return PC_DONE;
+}
+
 /* The status text lowercased, like the runtime's own error reasons. */
 static const char *
 reason_of(pc_http_request_t *r, int status)
@@ -77,8 +99,9 @@ reason_of(pc_http_request_t *r, int status)
  * Contract: REWRITE hook.  When a `return` is configured (server level
  * first, then the conf in force) it answers the request: redirects get a
  * Location header from the evaluated URL (relative URLs are sent as they
- * are), other codes the evaluated text as a text/plain body; an error code
- * without text gets the SPEC §8 error body.  The request body is discarded.
+ * are), 444 closes the connection with no response, other codes get the
+ * evaluated text as a text/plain body; an error code without text gets the
+ * SPEC §8 error body.  The request body is discarded.
  * Returns PC_DONE once the response is produced, PC_DECLINED when there is
  * no `return`, PC_ERROR (500) when evaluating or sending fails.
  */
@@ -93,6 +116,8 @@ pc_http_return_handler(pc_http_request_t *r)
     if (conf == NULL)
         return PC_DECLINED;
     status = (int) conf->return_status;
+    if (status == PC_HTTP_RETURN_CLOSE)
+        return close_silently(r);
     pc_http_body_discard(r);
     if (is_redirect(status)) {
         rc = send_redirect(r, status, conf->return_text);
