@@ -516,6 +516,14 @@ set_request_line(pc_http_request_t *r)
     r->http_version = h->version;
     r->method_name = (pc_str_t) { h->method_len, b + h->method_off };
     r->unparsed_uri = (pc_str_t) { h->target_len, b + h->target_off };
+    if (h->absolute_form) {
+        /* $request_uri is what follows the authority, as nginx has it:
+         * "/p?q", "?q" (no path), "/" (neither) */
+        r->unparsed_uri.data = b + h->path_off;
+        r->unparsed_uri.len = h->target_off + h->target_len - h->path_off;
+        if (r->unparsed_uri.len == 0)
+            pc_str_set(&r->unparsed_uri, "/");
+    }
     /* method SP target SP HTTP/1.x: the parser allows nothing else. */
     r->request_line = (pc_str_t) { h->target_off + h->target_len + 9 - h->method_off,
                                    b + h->method_off };

@@ -19,6 +19,7 @@
 #include <netinet/in.h>
 #include "http/pc_http.h"
 #include "http/pc_http_conf.h"
+#include "http/pc_http_proxy.h"
 
 /* One compiled piece: constant text followed by at most one variable. */
 typedef struct {
@@ -541,6 +542,64 @@ var_host(pc_http_request_t *r, pc_str_t *out, uintptr_t data)
     return PC_OK;
 }
 
+/* $https: "on" over TLS, else empty (nginx). */
+static pc_rc_t
+var_https(pc_http_request_t *r, pc_str_t *out, uintptr_t data)
+{
+    PC_UNUSED(data);
+    if (r->c != NULL && r->c->ssl != NULL)
+        pc_str_set(out, "on");
+    else
+        pc_str_set(out, "");
+    return PC_OK;
+}
+
+/* $is_args: "?" when the (possibly rewritten) query is not empty. */
+static pc_rc_t
+var_is_args(pc_http_request_t *r, pc_str_t *out, uintptr_t data)
+{
+    PC_UNUSED(data);
+    if (r->args.len > 0)
+        pc_str_set(out, "?");
+    else
+        pc_str_set(out, "");
+    return PC_OK;
+}
+
+/* $server_name: the chosen server block's first server_name as nginx
+ * shows it: "*.x" / "x.*" wildcards whole, a regex with its "~", a
+ * leading-dot name (".x", stored as x and *.x) without the dot; "" when
+ * the block has none. */
+static pc_rc_t
+var_server_name(pc_http_request_t *r, pc_str_t *out, uintptr_t data)
+{
+    const pc_http_server_name_t *sn;
+    u_char *p;
+
+    PC_UNUSED(data);
+    pc_str_set(out, "");
+    if (r->server == NULL || r->server->names.nelts == 0)
+        return PC_OK;
+    sn = r->server->names.elts;
+    if (sn->kind == PC_HTTP_NAME_EXACT) {
+        *out = sn->name;
+        return PC_OK;
+    }
+    p = pc_pnalloc(r->pool, sn->name.len + 2);
+    if (p == NULL)
+        return PC_ERROR;
+    out->data = p;
+    out->len = sn->name.len + (sn->kind == PC_HTTP_NAME_REGEX ? 1 : 2);
+    if (sn->kind == PC_HTTP_NAME_WILD_HEAD)
+        p = pc_cpymem(p, "*.", 2);
+    else if (sn->kind == PC_HTTP_NAME_REGEX)
+        *p++ = '~';
+    p = pc_cpymem(p, sn->name.data, sn->name.len);
+    if (sn->kind == PC_HTTP_NAME_WILD_TAIL)
+        (void) pc_cpymem(p, ".*", 2);
+    return PC_OK;
+}
+
 static pc_rc_t
 var_status(pc_http_request_t *r, pc_str_t *out, uintptr_t data)
 {
@@ -609,57 +668,126 @@ hdr_name_eq(const u_char *h, size_t hlen, const pc_str_t *s)
     return true;
 }
 
-/* Join n values with sep into r->pool (n >= 2). */
-static pc_rc_t
-join_values(pc_http_request_t *r, pc_str_t *out, const pc_str_t *v, uint32_t n,
-    const char *sep)
-{
-    size_t len = 0, slen = strlen(sep);
-    uint32_t i;
-    u_char *p;
+/* A list of field values being joined: the first one, how many, and the
+ * joined length; a first pass fills it, a second copies (join_start, join_put). */
+typedef struct {
+    pc_str_t             first;
+    uint32_t             n;
+    size_t               len;
+} join_t;
 
-    for (i = 0; i < n; i++)
-        len += v[i].len + (i ? slen : 0);
-    p = pc_pnalloc(r->pool, len + 1);
-    if (p == NULL)
-        return PC_ERROR;
-    out->data = p;
-    out->len = len;
-    for (i = 0; i < n; i++) {
-        if (i)
-            p = pc_cpymem(p, sep, slen);
-        p = pc_cpymem(p, v[i].data, v[i].len);
+static void
+join_add(join_t *j, const u_char *v, size_t len, size_t seplen)
+{
+    if (j->n++ == 0) {
+        j->first.data = (u_char *) v;
+        j->first.len = len;
     }
+    j->len += len + (j->n > 1 ? seplen : 0);
+}
+
+/* Second pass: one value is returned in place, several are copied into
+ * one r->pool block; *p is NULL (out set) or where the next value goes. */
+static pc_rc_t
+join_start(pc_http_request_t *r, const join_t *j, pc_str_t *out, u_char **p)
+{
+    *p = NULL;
+    if (j->n == 0)
+        return PC_DECLINED;
+    if (j->n == 1) {
+        *out = j->first;
+        return PC_OK;
+    }
+    *p = pc_pnalloc(r->pool, j->len + 1);
+    if (*p == NULL)
+        return PC_ERROR;
+    out->data = *p;
+    out->len = j->len;
     return PC_OK;
 }
 
+/* Append value v after the *k values already copied (sep between). */
+static u_char *
+join_put(u_char *p, uint32_t *k, const u_char *v, size_t len, const char *sep)
+{
+    if ((*k)++ > 0)
+        p = pc_cpymem(p, sep, strlen(sep));
+    return pc_cpymem(p, v, len);
+}
+
+/*
+ * underscores_in_headers (a proxy-module directive, default off) in force
+ * for r: the location's conf, else the server's (a head that failed before
+ * a location was chosen), else off.
+ */
+static bool
+underscores_on(const pc_http_request_t *r)
+{
+    void * const *confs = r->loc_conf;
+    const pc_http_proxy_loc_conf_t *plcf;
+
+    if (confs == NULL && r->server != NULL)
+        confs = r->server->confs;
+    if (confs == NULL)
+        return false;
+    plcf = confs[pc_http_proxy_module.index];
+    return plcf != NULL && plcf->underscores == 1;
+}
+
+/* Whether request field h takes part in $http_NAME: a name with '_' only
+ * with underscores_in_headers on (*allow caches that: -1 unknown).  nginx
+ * ignores such fields, so a client cannot pose "X_Real_IP" as the
+ * "X-Real-IP" a rate-limit key or proxy_set_header reads. */
+static bool
+field_visible(pc_http_request_t *r, const pc_http_header_t *h, int *allow)
+{
+    if (memchr(r->head_buf + h->name, '_', h->name_len) == NULL)
+        return true;
+    if (*allow < 0)
+        *allow = underscores_on(r);
+    return *allow != 0;
+}
+
+/* Request field h is one $http_NAME (name) reports. */
+static bool
+http_field_is(pc_http_request_t *r, const pc_http_header_t *h, const pc_str_t *name,
+    int *allow)
+{
+    return hdr_name_eq(r->head_buf + h->name, h->name_len, name)
+           && field_visible(r, h, allow);
+}
+
 /* $http_NAME: every request field of that name, joined with ", "
- * ("; " for Cookie) like nginx. */
+ * ("; " for Cookie) like nginx; fields whose name has '_' count only with
+ * underscores_in_headers on (field_visible). */
 static pc_rc_t
 var_http(pc_http_request_t *r, pc_str_t *out, uintptr_t data)
 {
     const pc_str_t *name = (const pc_str_t *) data;
     const pc_http_header_t *h = r->head.headers;
-    pc_str_t found[8];
-    uint32_t i, n = 0;
-    bool cookie = false;
+    const char *sep = ", ";
+    join_t j = { pc_null_string, 0, 0 };
+    u_char *p;
+    uint32_t i, k = 0;
+    int allow = -1;
+    pc_rc_t rc;
 
     if (r->head_buf == NULL)
         return PC_DECLINED;
-    for (i = 0; i < r->head.nheaders && n < pc_nelems(found); i++) {
-        if (!hdr_name_eq(r->head_buf + h[i].name, h[i].name_len, name))
+    for (i = 0; i < r->head.nheaders; i++) {
+        if (!http_field_is(r, &h[i], name, &allow))
             continue;
-        cookie = h[i].id == PC_HTTP_H_COOKIE;
-        found[n].data = r->head_buf + h[i].value;
-        found[n++].len = h[i].value_len;
+        if (h[i].id == PC_HTTP_H_COOKIE)
+            sep = "; ";
+        join_add(&j, r->head_buf + h[i].value, h[i].value_len, 2);
     }
-    if (n == 0)
-        return PC_DECLINED;
-    if (n == 1) {
-        *out = found[0];
-        return PC_OK;
-    }
-    return join_values(r, out, found, n, cookie ? "; " : ", ");
+    rc = join_start(r, &j, out, &p);
+    if (p == NULL)
+        return rc;
+    for (i = 0; i < r->head.nheaders; i++)
+        if (http_field_is(r, &h[i], name, &allow))
+            p = join_put(p, &k, r->head_buf + h[i].value, h[i].value_len, sep);
+    return PC_OK;
 }
 
 /* Contract: see pc_http.h. */
@@ -681,41 +809,95 @@ pc_http_header_single(pc_http_request_t *r, pc_http_hdr_e id, pc_str_t *out)
     return true;
 }
 
-/* $http_user_agent, $http_referer, $http_cookie: as $http_NAME, but the
- * parser already tagged those fields (data: pc_http_hdr_e), so no name
- * is compared; every access log line asks for two of them. */
+/* $http_user_agent, $http_referer, $http_cookie, $content_type,
+ * $content_length: as $http_NAME, but the parser already tagged those
+ * fields (data: pc_http_hdr_e), so no name is compared; every access log
+ * line asks for two of them. */
 static pc_rc_t
 var_http_known(pc_http_request_t *r, pc_str_t *out, uintptr_t data)
 {
     const pc_http_header_t *h = r->head.headers;
-    pc_str_t found[8];
-    uint32_t i, n = 0;
+    const char *sep = data == PC_HTTP_H_COOKIE ? "; " : ", ";
+    join_t j = { pc_null_string, 0, 0 };
+    u_char *p;
+    uint32_t i, first, k = 0;
+    pc_rc_t rc;
 
     if (pc_http_header_single(r, (pc_http_hdr_e) data, out))
         return out->len > 0 ? PC_OK : PC_DECLINED;
-    for (i = r->head.idx[data] - 1; i < r->head.nheaders && n < pc_nelems(found); i++) {
-        if (h[i].id != data)
-            continue;
-        found[n].data = r->head_buf + h[i].value;
-        found[n++].len = h[i].value_len;
-    }
-    return join_values(r, out, found, n, data == PC_HTTP_H_COOKIE ? "; " : ", ");
+    first = r->head.idx[data] - 1;
+    for (i = first; i < r->head.nheaders; i++)
+        if (h[i].id == data)
+            join_add(&j, r->head_buf + h[i].value, h[i].value_len, 2);
+    rc = join_start(r, &j, out, &p);
+    if (p == NULL)
+        return rc;
+    for (i = first; i < r->head.nheaders; i++)
+        if (h[i].id == data)
+            p = join_put(p, &k, r->head_buf + h[i].value, h[i].value_len, sep);
+    return PC_OK;
 }
 
-/* $sent_http_NAME: the response field as it stands now. */
+/*
+ * The framing fields the head writer makes itself from the request state,
+ * never from r->out (pc_http_write.c: pc_http_head_write, decide_framing):
+ * true when name is one of them, with *rc the getter's result.  Values as
+ * nginx computes them: Content-Length from the known length, Connection
+ * "upgrade" for a 101; Keep-Alive is never sent.
+ */
+static bool
+sent_framing(pc_http_request_t *r, const pc_str_t *name, pc_str_t *out, pc_rc_t *rc)
+{
+    *rc = PC_DECLINED;
+    if (hdr_name_eq((const u_char *) "content-length", 14, name)) {
+        if (r->out_content_length >= 0)
+            *rc = num_value(r, out, (uint64_t) r->out_content_length);
+    } else if (hdr_name_eq((const u_char *) "transfer-encoding", 17, name)) {
+        if (r->header_sent && r->chunked_out) {
+            pc_str_set(out, "chunked");
+            *rc = PC_OK;
+        }
+    } else if (hdr_name_eq((const u_char *) "connection", 10, name)) {
+        if (r->header_sent) {
+            if (r->status == 101)
+                pc_str_set(out, "upgrade");
+            else if (r->keepalive)
+                pc_str_set(out, "keep-alive");
+            else
+                pc_str_set(out, "close");
+            *rc = PC_OK;
+        }
+    } else if (!hdr_name_eq((const u_char *) "keep-alive", 10, name)) {
+        return false;
+    }
+    return true;
+}
+
+/* $sent_http_NAME: the response field as it stands now; several fields of
+ * that name joined with ", " (nginx).  The framing fields are what the
+ * head writer sends (sent_framing), whatever r->out holds. */
 static pc_rc_t
 var_sent_http(pc_http_request_t *r, pc_str_t *out, uintptr_t data)
 {
     const pc_str_t *name = (const pc_str_t *) data;
-    uint32_t i;
+    const pc_http_field_t *f = r->out;
+    join_t j = { pc_null_string, 0, 0 };
+    u_char *p;
+    uint32_t i, k = 0;
+    pc_rc_t rc;
 
-    for (i = 0; i < r->nout; i++) {
-        if (hdr_name_eq(r->out[i].name.data, r->out[i].name.len, name)) {
-            *out = r->out[i].value;
-            return PC_OK;
-        }
-    }
-    return PC_DECLINED;
+    if (sent_framing(r, name, out, &rc))
+        return rc;
+    for (i = 0; i < r->nout; i++)
+        if (hdr_name_eq(f[i].name.data, f[i].name.len, name))
+            join_add(&j, f[i].value.data, f[i].value.len, 2);
+    rc = join_start(r, &j, out, &p);
+    if (p == NULL)
+        return rc;
+    for (i = 0; i < r->nout; i++)
+        if (hdr_name_eq(f[i].name.data, f[i].name.len, name))
+            p = join_put(p, &k, f[i].value.data, f[i].value.len, ", ");
+    return PC_OK;
 }
 
 /*
@@ -792,6 +974,10 @@ const pc_http_variable_t pc_http_core_variables[] = {
     { "request_uri",         var_req_str,      REQ_STR(unparsed_uri), 0 },
     { "uri",                 var_req_str,      REQ_STR(uri), PC_VAR_NOCACHE },
     { "args",                var_req_str,      REQ_STR(args), PC_VAR_NOCACHE },
+    { "query_string",        var_req_str,      REQ_STR(args), PC_VAR_NOCACHE },
+    { "is_args",             var_is_args,      0, PC_VAR_NOCACHE | PC_VAR_PLAIN },
+    { "server_name",         var_server_name,  0, 0 },
+    { "https",               var_https,        0, PC_VAR_PLAIN },
     { "status",              var_status,       0, PC_VAR_NOCACHE | PC_VAR_PLAIN },
     { "body_bytes_sent",     var_req_u64,      REQ_STR(body_bytes_sent), PC_VAR_NOCACHE | PC_VAR_PLAIN },
     { "bytes_sent",          var_req_u64,      REQ_STR(bytes_sent), PC_VAR_NOCACHE | PC_VAR_PLAIN },
@@ -806,6 +992,8 @@ const pc_http_variable_t pc_http_core_variables[] = {
     { "http_user_agent",     var_http_known,   PC_HTTP_H_USER_AGENT, 0 },
     { "http_referer",        var_http_known,   PC_HTTP_H_REFERER, 0 },
     { "http_cookie",         var_http_known,   PC_HTTP_H_COOKIE, 0 },
+    { "content_type",        var_http_known,   PC_HTTP_H_CONTENT_TYPE, 0 },
+    { "content_length",      var_http_known,   PC_HTTP_H_CONTENT_LENGTH, 0 },
     { "http_",               var_http,         0, PC_VAR_PREFIX },
     { "sent_http_",          var_sent_http,    0, PC_VAR_PREFIX | PC_VAR_NOCACHE },
     { "cookie_",             var_cookie,       0, PC_VAR_PREFIX },
