@@ -281,6 +281,71 @@ conf_test_fails(tconf("$pair\n ssl_certificate $P/server-soon.crt; ssl_certifica
 conf_test_fails(tconf("$pair\n ssl_verify_client on;"), 'listen',
     qr/"ssl_verify_client" needs "ssl_client_certificate"/, 'verification without CA', line => 3);
 
+# Certificates are read and checked wherever they are named (SPEC §1: -t
+# validates every file), also for a server without an ssl listener and for
+# an http-level pair that no ssl server uses: same messages, same FILE:LINE.
+sub plainconf {
+    my ($inner, $http) = @_;
+    $http //= '';
+    return <<"CONF";
+events { }
+http {
+    $http
+    server {
+        listen 127.0.0.1:%%PORT%%;
+        $inner
+    }
+}
+CONF
+}
+conf_test_ok(plainconf($pair), 'a valid pair on a server without ssl listener');
+conf_test_fails(plainconf("ssl_certificate $P/nope.crt; ssl_certificate_key $P/nope.key;"),
+    'nope.crt', qr/cannot read certificate ".*nope\.crt": No such file/,
+    'missing certificate on a server without ssl listener');
+conf_test_fails(plainconf("ssl_certificate $P/server-ec.crt;\n ssl_certificate_key $P/nope.key;"),
+    'nope.key', qr/cannot read certificate key ".*nope\.key": No such file/,
+    'missing key on a server without ssl listener');
+conf_test_fails(plainconf("ssl_certificate $P/server-ec.crt;\n ssl_certificate_key $P/server-rsa.key;"),
+    'server-rsa.key', qr/certificate key ".*server-rsa\.key" does not match certificate ".*server-ec\.crt"/,
+    'key/certificate mismatch on a server without ssl listener');
+conf_test_fails(plainconf("ssl_certificate $P/garbage.pem; ssl_certificate_key $P/server-ec.key;"),
+    'garbage.pem', qr/cannot parse certificate ".*garbage\.pem"/,
+    'unparsable certificate on a server without ssl listener');
+conf_test_fails(plainconf("ssl_certificate $P/server-expired.crt;\n ssl_certificate_key $P/server-expired.key;"),
+    'server-expired.crt', qr/certificate ".*server-expired\.crt" has expired on 2020/,
+    'expired certificate on a server without ssl listener');
+conf_test_fails(plainconf("server_name x; ssl_certificate $P/server-ec.crt;"), 'listen',
+    qr/must come in pairs \(1 certificates, 0 keys\)/, 'certificate without key, no ssl listener',
+    line => 4);
+# http level, overridden by the only ssl server: still read.
+conf_test_fails(tconf($pair) =~ s/^http \{$/http {\n    ssl_certificate $P\/nope.crt; ssl_certificate_key $P\/server-ec.key;/mr,
+    'nope.crt', qr/cannot read certificate ".*nope\.crt"/, 'an http-level pair no server uses');
+# http level, inherited by three plain servers: read once, reported once.
+{
+    my $servers = join '', map { "    server { listen 127.0.0.1:%%PORT$_%%; }\n" } ('', 2, 3);
+    my $t = Test::Portcullis->new(start => 0, conf => <<"CONF");
+events { }
+http {
+    ssl_certificate $P/nope.crt; ssl_certificate_key $P/server-ec.key;
+$servers}
+CONF
+    my $r = $t->run('-t');
+    my @err = $r->{output} =~ /(cannot read certificate .*)/g;
+    is($r->{exit}, 1, 'inherited missing certificate: -t fails');
+    is(scalar(@err), 1, 'inherited by three servers: reported once')
+        or diag($r->{output});
+    like($err[0] // '', qr/ in \Q${\ $t->conf_path}\E:3$/, 'at the http-level directive');
+}
+# At run time nothing changes: a server without an ssl listener whose pair
+# is valid still serves plain HTTP.
+{
+    my $t = Test::Portcullis->new(conf => plainconf("$pair location / { return 200 \"plain \$scheme\"; }"));
+    ok($t->alive, 'started: a plain server naming a pair') or diag($t->stderr);
+    my $r = http_get($t->port, '/');
+    is("$r->{status} $r->{body}", '200 plain http', 'it serves plain HTTP');
+    $t->stop;
+}
+
 # Each directive: a valid and an invalid value.
 conf_test_ok(tconf("$pair ssl_protocols TLSv1.2 TLSv1.3;"), 'ssl_protocols TLSv1.2 TLSv1.3');
 conf_test_fails(tconf("$pair\n ssl_protocols TLSv1.2 SSLv3;"), 'SSLv3', qr/invalid value "SSLv3"/,

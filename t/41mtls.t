@@ -321,4 +321,77 @@ http {
 CONF
 }
 
+
+# CA bundles and CRLs are read and checked at load even when no
+# ssl_verify_client uses them (SPEC §1: -t validates every file): in an ssl
+# server, in a server without ssl listener, at http level.  Same messages
+# and FILE:LINE as under verification.
+for my $bad (["ssl_client_certificate $P/nope.crt;", qr/cannot read CA bundle ".*nope\.crt": No such file/,
+              'missing CA bundle'],
+             ["ssl_client_certificate $P/ca1.crt $P/client1.key;", qr/no certificate in CA bundle ".*client1\.key"/,
+              'a private key as CA bundle'],
+             ["ssl_client_certificate $P/garbage.pem;", qr/cannot parse CA bundle ".*garbage\.pem"/,
+              'unparsable CA bundle'],
+             ["ssl_crl $P/nope.pem;", qr/cannot read CRL ".*nope\.pem": No such file/, 'missing CRL'],
+             ["ssl_crl $P/ca1.crt;", qr/no CRL in ".*ca1\.crt"/, 'a certificate as CRL']) {
+    my ($d, $re, $what) = @$bad;
+    conf_test_fails(<<"CONF", 'MARK', $re, "$what, without ssl_verify_client", line => 6);
+events { }
+http {
+    server {
+        listen 127.0.0.1:%%PORT%% ssl;
+        $pair ssl_client_certificate $P/ca2.crt;
+        $d # MARK
+    }
+}
+CONF
+    conf_test_fails(<<"CONF", 'MARK', $re, "$what, in a server without ssl listener", line => 5);
+events { }
+http {
+    server {
+        listen 127.0.0.1:%%PORT%%;
+        $d # MARK
+    }
+}
+CONF
+    conf_test_fails(<<"CONF", 'MARK', $re, "$what, at http level", line => 3);
+events { }
+http {
+    $d # MARK
+    server { listen 127.0.0.1:%%PORT%% ssl; $pair }
+    server { listen 127.0.0.1:%%PORT2%%; }
+}
+CONF
+}
+conf_test_ok(<<"CONF", 'valid CA bundle and CRL without ssl_verify_client');
+events { }
+http {
+    ssl_client_certificate $P/ca1.crt $P/ca2.crt;
+    ssl_crl $P/crl1.pem;
+    server { listen 127.0.0.1:%%PORT%% ssl; $pair }
+    server { listen 127.0.0.1:%%PORT2%%; }
+}
+CONF
+# ... and at run time they are still not used: no certificate request.
+{
+    my $x = Test::Portcullis->new(conf => <<"CONF");
+events { }
+http {
+    access_log off;
+    ssl_client_certificate $P/ca1.crt;
+    ssl_crl $P/crl1.pem;
+    server {
+        listen 127.0.0.1:%%PORT%% ssl;
+        $pair
+        location / { return 200 "\$ssl_client_verify"; }
+    }
+}
+CONF
+    ok($x->alive, 'started with a CA bundle and a CRL but no ssl_verify_client') or diag($x->stderr);
+    my $r = s_client($x->port, sni => 'localhost', cert => 'client1');
+    is($r->{http}{body}, 'NONE', 'no client certificate asked for: $ssl_client_verify NONE');
+    unlike($r->{out}, qr/Acceptable client certificate CA names/, 'no CA list sent');
+    $x->stop;
+}
+
 done_testing();

@@ -25,6 +25,7 @@ sub conf {
     my $crl = $o{crl} ? "ssl_crl $P/crl1.pem;" : '';
     my $cert = $o{cert} // "$tmp/server";
     my $timeout = $o{timeout} // '10m';
+    my $extra = $o{extra} // '';
     return <<"CONF";
 error_log logs/error.log info;
 worker_processes 2;
@@ -42,6 +43,7 @@ http {
         ssl_session_timeout $timeout;
         location / { return 200 "\$pid \$ssl_session_reused \$ssl_client_s_dn"; }
     }
+$extra
 }
 CONF
 }
@@ -147,6 +149,30 @@ $pc->write_conf(conf(cas => ['ca1'], cert => "$P/server-expired"));
 ok(!defined $pc->reload, 'reload with an expired certificate is refused');
 like($pc->{reload_error} // '', qr/server-expired\.crt" has expired/, 'the error names the file');
 is(tls_get($port, '/', cert => 'client1')->{status}, 200, 'the old configuration still serves');
+
+# --- ... and so does one with a bad file that nothing uses (yet) -------------------------------
+# Every ssl_certificate pair, CA bundle and CRL is read at load, not only
+# those an ssl listener or ssl_verify_client uses (SPEC §1).
+for my $bad (["server { listen 127.0.0.1:%%PORT2%%; ssl_certificate $P/nope.crt; ssl_certificate_key $P/nope.key; }",
+              qr/cannot read certificate ".*nope\.crt"/, 'a missing certificate on a plain server'],
+             ["server { listen 127.0.0.1:%%PORT2%%; ssl_client_certificate $P/client1.key; }",
+              qr/no certificate in CA bundle ".*client1\.key"/, 'a private key as CA bundle, no verification'],
+             ["server { listen 127.0.0.1:%%PORT2%%; ssl_crl $P/nope.crl; }",
+              qr/cannot read CRL ".*nope\.crl"/, 'a missing CRL, no verification']) {
+    my ($extra, $re, $what) = @$bad;
+    $pc->write_conf(conf(cas => ['ca1'], extra => $extra));
+    ok(!defined $pc->reload, "reload refused: $what");
+    like($pc->{reload_error} // '', $re, "$what: the error names the file");
+    is(tls_get($port, '/', cert => 'client1')->{status}, 200, "$what: the old configuration still serves");
+}
+$pc->write_conf(conf(cas => ['ca1'], extra => "server { listen 127.0.0.1:%%PORT2%%; "
+    . "ssl_certificate $P/server-rsa.crt; ssl_certificate_key $P/server-rsa.key; "
+    . "ssl_client_certificate $P/ca2.crt; ssl_crl $P/crl1.pem; location / { return 200 \"plain \$scheme\"; } }"));
+ok($pc->reload, 'reload with valid files on a plain server');
+{
+    my $r = http_get($pc->port(2), '/');
+    is("$r->{status} $r->{body}", '200 plain http', 'that server serves plain HTTP');
+}
 
 # --- ssl_session_timeout: a ticket outlives neither its timeout ---------------------------------
 $pc->write_conf(conf(cas => ['ca1'], timeout => '1s'));

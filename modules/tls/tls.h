@@ -16,7 +16,9 @@ typedef struct {
     pc_tls_settings_t    s;
     int                  client_cert_header;   /* on|off (-1 unset)     */
     pc_tls_ctx_t        *tc;                   /* SERVER scope, built   */
-    unsigned             built:1;              /* tc attempted          */
+    unsigned             built:1;              /* checked for a context */
+    unsigned             loaded:1;             /* pc_tls_ctx_build ran:
+                                                  its files were read   */
 } tls_conf_t;
 
 /* One server name for SNI (exact or wildcard, no regex). */
@@ -36,6 +38,7 @@ typedef struct {
 
 typedef struct {
     pc_array_t           listeners;            /* tls_listener_t        */
+    tls_conf_t          *http;                 /* the http block's conf */
 } tls_main_conf_t;
 
 extern pc_module_t pc_tls_module;

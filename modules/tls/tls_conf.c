@@ -10,10 +10,16 @@
  *   2. every ssl listener gets a tls_listener_t: the default server's
  *      context, an SNI table (exact and wildcard server names) and the
  *      listener's original handler (http), which is replaced by the TLS
- *      accept handler: the handshake runs first, then http takes over.
+ *      accept handler: the handshake runs first, then http takes over;
+ *   3. every other file an ssl_* directive names (pairs of servers without
+ *      an ssl listener, CA bundles and CRLs without ssl_verify_client, an
+ *      http-level pair every server overrides) is read and checked once,
+ *      with the same messages, and nothing is built from it (SPEC §1: -t
+ *      validates every file; a reload with a bad one is refused).
  * http's own init_conf has run before (this module comes after it in
  * modules.c), so default servers are known.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "tls.h"
@@ -196,6 +202,11 @@ tls_create_conf(pc_conf_t *cf, pc_scope_e scope)
     tc->s.verify_depth = PC_INT_UNSET;
     tc->s.expiry_warning = PC_MSEC_UNSET;
     tc->client_cert_header = -1;
+    if (scope == PC_SCOPE_HTTP) {
+        mc = pc_cycle_main_conf(cf->cycle, pc_tls_module);
+        if (mc != NULL)
+            mc->http = tc;      /* its files are checked even if no server uses them */
+    }
     return tc;
 }
 
@@ -280,8 +291,9 @@ is_server_at(const pc_conf_node_t *n, const void *data)
 }
 
 /* After errors: whether a directive called name was written for s (in its
- * block, or in the http block) and so was rejected and reported -- a
- * "missing" complaint about it would only repeat that error. */
+ * block, or in the http block; s NULL: in the http block only) and so was
+ * rejected and reported -- a "missing" complaint about it would only
+ * repeat that error. */
 static bool
 rejected_for(pc_conf_t *cf, pc_http_server_t *s, const char *name)
 {
@@ -290,9 +302,17 @@ rejected_for(pc_conf_t *cf, pc_http_server_t *s, const char *name)
     if (cf->nerrors == 0 || cf->cycle->root == NULL)
         return false;
     http = pc_cycle_conf_find(cf->cycle->root, "http", false, NULL, NULL);
-    srv = pc_cycle_conf_find(http, "server", false, is_server_at, s);
+    srv = s != NULL ? pc_cycle_conf_find(http, "server", false, is_server_at, s) : NULL;
     return pc_cycle_conf_find(srv, name, true, NULL, NULL) != NULL
            || pc_cycle_conf_find(http, name, false, NULL, NULL) != NULL;
+}
+
+static pc_rc_t
+pairs_error(pc_conf_t *cf, const pc_conf_node_t *node, uint32_t ncerts, uint32_t nkeys)
+{
+    pc_conf_error_at(cf, node, "\"ssl_certificate\" and \"ssl_certificate_key\" must "
+                     "come in pairs (%u certificates, %u keys)", ncerts, nkeys);
+    return PC_ERROR;
 }
 
 /* Build s's context once (a server may listen on several addresses). */
@@ -321,12 +341,8 @@ build_server(pc_conf_t *cf, pc_tls_builder_t *b, pc_http_server_t *s)
                          "for a server that listens with \"ssl\"");
         return PC_ERROR;
     }
-    if (ncerts != nkeys) {
-        pc_conf_error_at(cf, server_node(s, &tmp), "\"ssl_certificate\" and "
-                         "\"ssl_certificate_key\" must come in pairs (%u certificates, "
-                         "%u keys)", ncerts, nkeys);
-        return PC_ERROR;
-    }
+    if (ncerts != nkeys)
+        return pairs_error(cf, server_node(s, &tmp), ncerts, nkeys);
     if (tc->s.verify != PC_TLS_VERIFY_OFF && tc->s.verify != PC_TLS_VERIFY_OPTIONAL_NO_CA
         && tc->s.client_cas == NULL)
     {
@@ -336,6 +352,7 @@ build_server(pc_conf_t *cf, pc_tls_builder_t *b, pc_http_server_t *s)
                          "\"ssl_client_certificate\"");
         return PC_ERROR;
     }
+    tc->loaded = 1;
     tc->tc = pc_tls_ctx_build(b, &tc->s, server_label(s), s);
     return tc->tc != NULL ? PC_OK : PC_ERROR;
 }
@@ -417,6 +434,176 @@ add_listener(pc_conf_t *cf, tls_main_conf_t *mc, pc_listening_t *ls)
     return PC_OK;
 }
 
+/* ---------------------------------------------------------------------
+ * init_conf: the files no context reads
+ *
+ * SPEC §1: -t validates every file the configuration names.  The contexts
+ * above read the certificates of servers bound to an ssl address only, and
+ * CA bundles and CRLs only under ssl_verify_client; every other
+ * ssl_certificate pair, ssl_client_certificate bundle and ssl_crl is
+ * checked here by pc_tls_check_pair / pc_tls_check_pem (pc_tls_ctx.c's
+ * own reads, checks and messages), but nothing is built: run time does
+ * not change (no context, no metric, no expiry warning for a file that is
+ * not served).  Each distinct file (pair, for
+ * certificates) is read once, and not at all when a context has read it:
+ * an http-level pair inherited by every server is one item of the list.
+ * ------------------------------------------------------------------- */
+
+typedef enum { CHK_PAIR = 0, CHK_CA, CHK_CRL } chk_kind_e;
+
+typedef struct {
+    const pc_tls_file_t *file;      /* certificate, CA bundle or CRL        */
+    const pc_tls_file_t *key;       /* CHK_PAIR: the certificate's key      */
+    uint32_t             kind;      /* chk_kind_e                           */
+    uint32_t             seq;       /* config order: errors name the first  */
+    bool                 loaded;    /* a context has read it                */
+} chk_item_t;
+
+static pc_rc_t
+chk_push(pc_array_t *items, chk_kind_e kind, const pc_tls_file_t *f,
+    const pc_tls_file_t *key, bool loaded)
+{
+    chk_item_t *it = pc_array_push(items);
+
+    if (it == NULL)
+        return PC_ERROR;
+    *it = (chk_item_t) { f, key, kind, items->nelts - 1, loaded };
+    return PC_OK;
+}
+
+/* The files of one conf.  A context built from it has read its pairs and,
+ * under ssl_verify_client, its CA bundles and CRL. */
+static pc_rc_t
+chk_collect(pc_array_t *items, const tls_conf_t *tc)
+{
+    const pc_tls_file_t *c, *k;
+    bool                 store = tc->loaded && tc->s.verify != PC_TLS_VERIFY_OFF;
+    pc_rc_t              rc = PC_OK;
+    uint32_t             i;
+
+    if (tc->s.certs != NULL && tc->s.keys != NULL && tc->s.certs->nelts == tc->s.keys->nelts) {
+        c = tc->s.certs->elts;
+        k = tc->s.keys->elts;
+        for (i = 0; i < tc->s.certs->nelts && rc == PC_OK; i++)
+            rc = chk_push(items, CHK_PAIR, &c[i], &k[i], tc->loaded);
+    }
+    c = tc->s.client_cas != NULL ? tc->s.client_cas->elts : NULL;
+    for (i = 0; c != NULL && i < tc->s.client_cas->nelts && rc == PC_OK; i++)
+        rc = chk_push(items, CHK_CA, &c[i], NULL, store);
+    if (tc->s.crl.path.data != NULL && rc == PC_OK)
+        rc = chk_push(items, CHK_CRL, &tc->s.crl, NULL, store);
+    return rc;
+}
+
+/* Same file(s) read the same way; then config order. */
+static int
+chk_key_cmp(const chk_item_t *x, const chk_item_t *y)
+{
+    int d;
+
+    if (x->kind != y->kind)
+        return x->kind < y->kind ? -1 : 1;
+    d = strcmp((const char *) x->file->path.data, (const char *) y->file->path.data);
+    if (d != 0 || x->kind != CHK_PAIR)
+        return d;
+    return strcmp((const char *) x->key->path.data, (const char *) y->key->path.data);
+}
+
+static int
+chk_cmp(const void *a, const void *b)
+{
+    const chk_item_t *x = a, *y = b;
+    int               d = chk_key_cmp(x, y);
+
+    if (d != 0)
+        return d;
+    return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+/* Certificates and keys that do not pair up, in a conf build_server did
+ * not look at: a server's own, or the http block's when no server that
+ * build_server looked at inherits them (it said so for its block). */
+static pc_rc_t
+chk_counts(pc_conf_t *cf, const tls_conf_t *tc, pc_http_server_t *s)
+{
+    const pc_tls_file_t *first;
+    pc_conf_node_t       tmp;
+    uint32_t             ncerts, nkeys;
+
+    ncerts = tc->s.certs != NULL ? tc->s.certs->nelts : 0;
+    nkeys = tc->s.keys != NULL ? tc->s.keys->nelts : 0;
+    if (ncerts == nkeys)
+        return PC_OK;
+    if (rejected_for(cf, s, "ssl_certificate") || rejected_for(cf, s, "ssl_certificate_key"))
+        return PC_ERROR;        /* reported where it was rejected */
+    if (s != NULL)
+        return pairs_error(cf, server_node(s, &tmp), ncerts, nkeys);
+    first = ncerts > 0 ? tc->s.certs->elts : tc->s.keys->elts;
+    return pairs_error(cf, first->node, ncerts, nkeys);
+}
+
+/* Every item of every conf (the http block's, then each server's). */
+static pc_rc_t
+chk_gather(pc_conf_t *cf, tls_main_conf_t *mc, pc_array_t *items)
+{
+    pc_http_server_t **srv;
+    tls_conf_t        *tc, *http = mc->http;
+    pc_rc_t            rc = PC_OK;
+    uint32_t           i, n;
+    bool               inherited, http_counted = false;
+
+    if (http != NULL && chk_collect(items, http) != PC_OK)
+        return PC_ERROR;
+    srv = pc_http_servers(cf->cycle, &n);
+    for (i = 0; i < n; i++) {
+        if ((tc = server_conf(srv[i])) == NULL)
+            continue;
+        inherited = http != NULL && tc->s.certs == http->s.certs && tc->s.keys == http->s.keys;
+        if (inherited)
+            http_counted |= tc->built;
+        else if (!tc->built && chk_counts(cf, tc, srv[i]) != PC_OK)
+            rc = PC_ERROR;
+        if (chk_collect(items, tc) != PC_OK)
+            return PC_ERROR;
+    }
+    if (http != NULL && !http_counted && chk_counts(cf, http, NULL) != PC_OK)
+        rc = PC_ERROR;
+    return rc;
+}
+
+/* Read each distinct file that no context has read.  PC_ERROR after
+ * reporting every bad one. */
+static pc_rc_t
+check_unused_files(pc_conf_t *cf, tls_main_conf_t *mc)
+{
+    pc_array_t  items;
+    chk_item_t *it;
+    pc_rc_t     rc = PC_OK;
+    uint32_t    i, j;
+    bool        loaded;
+
+    if (pc_array_init(&items, cf->temp_pool, 16, sizeof(chk_item_t)) != PC_OK) {
+        pc_conf_error(cf, "out of memory");
+        return PC_ERROR;
+    }
+    if (chk_gather(cf, mc, &items) != PC_OK)
+        rc = PC_ERROR;
+    it = items.elts;
+    qsort(it, items.nelts, sizeof(*it), chk_cmp);
+    for (i = 0; i < items.nelts; i = j) {
+        loaded = false;
+        for (j = i; j < items.nelts && chk_key_cmp(&it[i], &it[j]) == 0; j++)
+            loaded = loaded || it[j].loaded;
+        if (loaded)
+            continue;
+        if ((it[i].kind == CHK_PAIR ? pc_tls_check_pair(cf, it[i].file, it[i].key)
+                                    : pc_tls_check_pem(cf, it[i].file, it[i].kind == CHK_CRL))
+            != PC_OK)
+            rc = PC_ERROR;
+    }
+    return rc;
+}
+
 static pc_rc_t
 tls_init_conf(pc_conf_t *cf)
 {
@@ -444,6 +631,8 @@ tls_init_conf(pc_conf_t *cf)
         if (rc == PC_OK && add_listener(cf, mc, &ls[i]) != PC_OK)
             rc = PC_ERROR;
     }
+    if (check_unused_files(cf, mc) != PC_OK)
+        rc = PC_ERROR;
     return rc;
 }
 

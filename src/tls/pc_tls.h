@@ -115,6 +115,17 @@ pc_tls_ctx_t *pc_tls_ctx_build(pc_tls_builder_t *b, const pc_tls_settings_t *s,
 /* The pc_tls_ctx_t an SSL_CTX was built as (NULL for foreign ones). */
 pc_tls_ctx_t *pc_tls_ctx_of(const SSL_CTX *ctx);
 
+/*
+ * Read and check files that no context uses (SPEC §1: -t validates every
+ * file the configuration names), with pc_tls_ctx_build's checks and
+ * messages and nothing built: a certificate and its key (both parse, the
+ * key matches, the certificate has not expired), a CA bundle (at least
+ * one certificate) or a CRL file (crl true: at least one CRL).  PC_OK, or
+ * PC_ERROR after pc_conf_error_at() at the file's line.
+ */
+pc_rc_t pc_tls_check_pair(pc_conf_t *cf, const pc_tls_file_t *cert, const pc_tls_file_t *key);
+pc_rc_t pc_tls_check_pem(pc_conf_t *cf, const pc_tls_file_t *f, bool crl);
+
 /* ---------------------------------------------------------------------
  * Handshake and I/O layer
  * ------------------------------------------------------------------- */

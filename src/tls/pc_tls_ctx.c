@@ -132,8 +132,7 @@ registry_remove(void *data)
 
 /* Read f whole into the temp pool.  PC_OK or PC_ERROR (reported). */
 static pc_rc_t
-read_file(pc_tls_builder_t *b, const pc_tls_file_t *f, const char *what,
-    pc_str_t *out)
+read_file(pc_conf_t *cf, const pc_tls_file_t *f, const char *what, pc_str_t *out)
 {
     struct stat st;
     ssize_t     n;
@@ -149,7 +148,7 @@ read_file(pc_tls_builder_t *b, const pc_tls_file_t *f, const char *what,
         err = S_ISREG(st.st_mode) ? EFBIG : EISDIR;
         goto failed;
     }
-    out->data = pc_pnalloc(b->cf->temp_pool, (size_t) st.st_size + 1);
+    out->data = pc_pnalloc(cf->temp_pool, (size_t) st.st_size + 1);
     if (out->data == NULL) {
         err = ENOMEM;
         goto failed;
@@ -171,7 +170,7 @@ read_file(pc_tls_builder_t *b, const pc_tls_file_t *f, const char *what,
 failed:
     if (fd >= 0)
         close(fd);
-    pc_conf_error_at(b->cf, f->node, "cannot read %s \"%s\": %s", what,
+    pc_conf_error_at(cf, f->node, "cannot read %s \"%s\": %s", what,
                      (const char *) f->path.data, strerror(err));
     return PC_ERROR;
 }
@@ -338,21 +337,21 @@ pc_tls_expiry(const pc_cycle_t *cycle, size_t *n)
 
 /* Parse a PEM file's leaf (first certificate) and the chain after it. */
 static X509 *
-parse_cert_chain(pc_tls_builder_t *b, const pc_tls_file_t *f, STACK_OF(X509) **chain)
+parse_cert_chain(pc_conf_t *cf, const pc_tls_file_t *f, STACK_OF(X509) **chain)
 {
     pc_str_t data;
     BIO     *bio;
     X509    *leaf, *x;
 
     *chain = NULL;
-    if (read_file(b, f, "certificate", &data) != PC_OK)
+    if (read_file(cf, f, "certificate", &data) != PC_OK)
         return NULL;
     bio = BIO_new_mem_buf(data.data, (int) data.len);
     if (bio == NULL)
         return NULL;
     leaf = PEM_read_bio_X509_AUX(bio, NULL, NULL, NULL);
     if (leaf == NULL) {
-        pc_conf_error_at(b->cf, f->node, "cannot parse certificate \"%s\": %s",
+        pc_conf_error_at(cf, f->node, "cannot parse certificate \"%s\": %s",
                          (const char *) f->path.data, ssl_error_text());
         BIO_free(bio);
         return NULL;
@@ -369,13 +368,13 @@ parse_cert_chain(pc_tls_builder_t *b, const pc_tls_file_t *f, STACK_OF(X509) **c
 }
 
 static EVP_PKEY *
-parse_key(pc_tls_builder_t *b, const pc_tls_file_t *f)
+parse_key(pc_conf_t *cf, const pc_tls_file_t *f)
 {
     pc_str_t  data;
     BIO      *bio;
     EVP_PKEY *pkey;
 
-    if (read_file(b, f, "certificate key", &data) != PC_OK)
+    if (read_file(cf, f, "certificate key", &data) != PC_OK)
         return NULL;
     bio = BIO_new_mem_buf(data.data, (int) data.len);
     if (bio == NULL)
@@ -383,7 +382,7 @@ parse_key(pc_tls_builder_t *b, const pc_tls_file_t *f)
     pkey = PEM_read_bio_PrivateKey(bio, NULL, NULL, (void *) "");
     BIO_free(bio);
     if (pkey == NULL)
-        pc_conf_error_at(b->cf, f->node, "cannot parse certificate key \"%s\": %s",
+        pc_conf_error_at(cf, f->node, "cannot parse certificate key \"%s\": %s",
                          (const char *) f->path.data, ssl_error_text());
     explicit_bzero(data.data, data.len);
     return pkey;
@@ -391,7 +390,7 @@ parse_key(pc_tls_builder_t *b, const pc_tls_file_t *f)
 
 /* Checks of one pair before it goes into the context. */
 static pc_rc_t
-check_pair(pc_tls_builder_t *b, const pc_tls_file_t *cf_, const pc_tls_file_t *kf,
+check_pair(pc_conf_t *cf, time_t now, const pc_tls_file_t *cf_, const pc_tls_file_t *kf,
     X509 *x, EVP_PKEY *pkey, int *types)
 {
     char when[64];
@@ -399,20 +398,20 @@ check_pair(pc_tls_builder_t *b, const pc_tls_file_t *cf_, const pc_tls_file_t *k
 
     if (X509_check_private_key(x, pkey) != 1) {
         ERR_clear_error();
-        pc_conf_error_at(b->cf, kf->node, "certificate key \"%s\" does not match "
+        pc_conf_error_at(cf, kf->node, "certificate key \"%s\" does not match "
                          "certificate \"%s\"", (const char *) kf->path.data,
                          (const char *) cf_->path.data);
         return PC_ERROR;
     }
-    if (X509_cmp_time(X509_get0_notAfter(x), &b->now) < 0) {
-        pc_conf_error_at(b->cf, cf_->node, "certificate \"%s\" has expired on %s",
+    if (X509_cmp_time(X509_get0_notAfter(x), &now) < 0) {
+        pc_conf_error_at(cf, cf_->node, "certificate \"%s\" has expired on %s",
                          (const char *) cf_->path.data,
                          time_text(X509_get0_notAfter(x), when, sizeof(when)));
         return PC_ERROR;
     }
     for (i = 0; i < 8 && types[i] != 0; i++) {
         if (types[i] == type) {
-            pc_conf_error_at(b->cf, cf_->node, "certificate \"%s\" has the same key "
+            pc_conf_error_at(cf, cf_->node, "certificate \"%s\" has the same key "
                              "type as an earlier one of this server (one RSA and one "
                              "ECDSA pair at most)", (const char *) cf_->path.data);
             return PC_ERROR;
@@ -436,10 +435,10 @@ load_pair(pc_tls_builder_t *b, pc_tls_ctx_t *tc, const pc_tls_settings_t *s,
     pc_rc_t              rc = PC_ERROR;
     int                  k;
 
-    x = parse_cert_chain(b, cf_, &chain);
-    if (x == NULL || (pkey = parse_key(b, kf)) == NULL)
+    x = parse_cert_chain(b->cf, cf_, &chain);
+    if (x == NULL || (pkey = parse_key(b->cf, kf)) == NULL)
         goto done;
-    if (check_pair(b, cf_, kf, x, pkey, types) != PC_OK)
+    if (check_pair(b->cf, b->now, cf_, kf, x, pkey, types) != PC_OK)
         goto done;
     if (SSL_CTX_use_certificate(tc->ctx, x) != 1 || SSL_CTX_use_PrivateKey(tc->ctx, pkey) != 1) {
         pc_conf_error_at(b->cf, cf_->node, "cannot use certificate \"%s\": %s",
@@ -481,21 +480,22 @@ load_pairs(pc_tls_builder_t *b, pc_tls_ctx_t *tc, const pc_tls_settings_t *s)
 
 /* PEM items of f (certificates or CRLs); NULL after reporting. */
 static STACK_OF(X509_INFO) *
-read_pem_items(pc_tls_builder_t *b, const pc_tls_file_t *f, const char *what,
+read_pem_items(pc_conf_t *cf, const pc_tls_file_t *f, const char *what,
     EVP_MD_CTX *md)
 {
     STACK_OF(X509_INFO) *items;
     pc_str_t             data;
     BIO                 *bio;
 
-    if (read_file(b, f, what, &data) != PC_OK)
+    if (read_file(cf, f, what, &data) != PC_OK)
         return NULL;
-    EVP_DigestUpdate(md, data.data, data.len);
+    if (md != NULL)
+        EVP_DigestUpdate(md, data.data, data.len);
     bio = BIO_new_mem_buf(data.data, (int) data.len);
     items = bio != NULL ? PEM_X509_INFO_read_bio(bio, NULL, NULL, NULL) : NULL;
     BIO_free(bio);
     if (items == NULL || sk_X509_INFO_num(items) == 0) {
-        pc_conf_error_at(b->cf, f->node, "cannot parse %s \"%s\": %s", what,
+        pc_conf_error_at(cf, f->node, "cannot parse %s \"%s\": %s", what,
                          (const char *) f->path.data, ssl_error_text());
         sk_X509_INFO_pop_free(items, X509_INFO_free);
         return NULL;
@@ -503,11 +503,23 @@ read_pem_items(pc_tls_builder_t *b, const pc_tls_file_t *f, const char *what,
     return items;
 }
 
+/* A CA bundle without a certificate, a CRL file without a CRL. */
+static pc_rc_t
+no_items(pc_conf_t *cf, const pc_tls_file_t *f, bool crl)
+{
+    if (crl)
+        pc_conf_error_at(cf, f->node, "no CRL in \"%s\"", (const char *) f->path.data);
+    else
+        pc_conf_error_at(cf, f->node, "no certificate in CA bundle \"%s\"",
+                         (const char *) f->path.data);
+    return PC_ERROR;
+}
+
 static pc_rc_t
 add_ca_file(pc_tls_builder_t *b, store_entry_t *se, const pc_tls_file_t *f,
     const pc_tls_settings_t *s, const char *label, EVP_MD_CTX *md)
 {
-    STACK_OF(X509_INFO) *items = read_pem_items(b, f, "CA bundle", md);
+    STACK_OF(X509_INFO) *items = read_pem_items(b->cf, f, "CA bundle", md);
     X509_INFO           *it;
     X509_NAME           *name;
     int                  i, ncerts = 0;
@@ -528,19 +540,14 @@ add_ca_file(pc_tls_builder_t *b, store_entry_t *se, const pc_tls_file_t *f,
         (void) note_expiry(b, it->x509, PC_TLS_EXPIRY_CLIENT_CA, label, f, s->expiry_warning);
     }
     sk_X509_INFO_pop_free(items, X509_INFO_free);
-    if (ncerts == 0) {
-        pc_conf_error_at(b->cf, f->node, "no certificate in CA bundle \"%s\"",
-                         (const char *) f->path.data);
-        return PC_ERROR;
-    }
-    return PC_OK;
+    return ncerts > 0 ? PC_OK : no_items(b->cf, f, false);
 }
 
 static pc_rc_t
 add_crl_file(pc_tls_builder_t *b, store_entry_t *se, const pc_tls_file_t *f,
     EVP_MD_CTX *md)
 {
-    STACK_OF(X509_INFO) *items = read_pem_items(b, f, "CRL", md);
+    STACK_OF(X509_INFO) *items = read_pem_items(b->cf, f, "CRL", md);
     X509_INFO           *it;
     int                  i, ncrls = 0;
 
@@ -555,10 +562,8 @@ add_crl_file(pc_tls_builder_t *b, store_entry_t *se, const pc_tls_file_t *f,
             ERR_clear_error();
     }
     sk_X509_INFO_pop_free(items, X509_INFO_free);
-    if (ncrls == 0) {
-        pc_conf_error_at(b->cf, f->node, "no CRL in \"%s\"", (const char *) f->path.data);
-        return PC_ERROR;
-    }
+    if (ncrls == 0)
+        return no_items(b->cf, f, true);
     /* Leaf only: the CRL of the CA that issued the client certificate; a
      * CA with no CRL in the file is not checked (pc_tls_verify_cb). */
     X509_STORE_set_flags(se->store, X509_V_FLAG_CRL_CHECK);
@@ -852,4 +857,46 @@ pc_tls_ctx_t *
 pc_tls_ctx_of(const SSL_CTX *ctx)
 {
     return ctx != NULL ? SSL_CTX_get_ex_data(ctx, pc_tls_ctx_index()) : NULL;
+}
+
+/* ---------------------------------------------------------------------
+ * Checking files no context uses
+ * ------------------------------------------------------------------- */
+
+/* See pc_tls.h.  The same reads, checks and messages as load_pair, minus
+ * the key-type rule (a property of a server's set of pairs). */
+pc_rc_t
+pc_tls_check_pair(pc_conf_t *cf, const pc_tls_file_t *cert, const pc_tls_file_t *key)
+{
+    STACK_OF(X509) *chain = NULL;
+    EVP_PKEY       *pkey = NULL;
+    X509           *x;
+    int             types[8] = { 0 };
+    pc_rc_t         rc = PC_ERROR;
+
+    x = parse_cert_chain(cf, cert, &chain);
+    if (x != NULL && (pkey = parse_key(cf, key)) != NULL)
+        rc = check_pair(cf, time(NULL), cert, key, x, pkey, types);
+    X509_free(x);
+    EVP_PKEY_free(pkey);
+    sk_X509_pop_free(chain, X509_free);
+    return rc;
+}
+
+/* See pc_tls.h.  As add_ca_file / add_crl_file read them. */
+pc_rc_t
+pc_tls_check_pem(pc_conf_t *cf, const pc_tls_file_t *f, bool crl)
+{
+    STACK_OF(X509_INFO) *items = read_pem_items(cf, f, crl ? "CRL" : "CA bundle", NULL);
+    X509_INFO           *it;
+    int                  i, n = 0;
+
+    if (items == NULL)
+        return PC_ERROR;
+    for (i = 0; i < sk_X509_INFO_num(items); i++) {
+        it = sk_X509_INFO_value(items, i);
+        n += crl ? it->crl != NULL : it->x509 != NULL;
+    }
+    sk_X509_INFO_pop_free(items, X509_INFO_free);
+    return n > 0 ? PC_OK : no_items(cf, f, crl);
 }
