@@ -260,6 +260,117 @@ CONF
     is($s->stop, 0, 'exit 0');
 }
 
+# --- long values: fixed-form values are never cut (SPEC §6 "lines are whole", §8) ----------------------
+# The values of a line share 256 KiB (the format's text on top): every value
+# of the built-in formats fits under the default header limits, escaped.
+# Past that, long free-form values (URIs, header values) share the room
+# evenly and end with "..."; status, sizes, times, addresses are whole.
+{
+    my $many = join '|', map { "\$http_x_a" } 1 .. 10;
+    my $lv = Test::Portcullis->new(conf => <<"CONF");
+error_log logs/error.log info;
+events { }
+http {
+    log_format fair '"\$http_user_agent" "\$http_referer" \$status \$request_time \$bytes_sent \$remote_port';
+    log_format many '$many|\$status|\$request_length|\$remote_addr|\$request_time';
+    log_format manyjs escape=json '{"a":"\$http_x_a","b":"\$http_x_a","c":"\$http_x_a","d":"\$http_x_a","s":\$status,"rl":\$request_length}';
+    log_format up 'A=\$REQUEST_URI B=\$Request C=\$ARGS D=\$Args E=\$request_uri S=\$STATUS U=\$HTTP_USER_AGENT Q=\$Query_String';
+    log_redact_args token;
+    access_log logs/c.log combined;
+    access_log logs/j.json json;
+    access_log logs/fair.log fair;
+    server {
+        listen 127.0.0.1:%%PORT%%;
+        location / { return 200 "x"; }
+        location /up { access_log logs/up.log up; return 200 "u"; }
+    }
+    server {
+        listen 127.0.0.1:%%PORT2%%;
+        large_client_header_buffers 4 1m;
+        access_log logs/bc.log combined;
+        access_log logs/bj.json json;
+        access_log logs/bfair.log fair;
+        access_log logs/many.log many;
+        access_log logs/manyjs.json manyjs;
+        location / { return 200 "x"; }
+    }
+}
+CONF
+    my ($lp, $bp) = ($lv->port, $lv->port(2));
+    my $lines = sub { return grep { length } split /\n/, slurp($lv->path("logs/$_[0]")) };
+    my $wait = sub { my ($f, $re) = @_; return $lv->wait_for_log($re, 5, file => "logs/$f") };
+
+    # the audit's case: 8175 backslashes escape to 32700 bytes, then the status
+    my $bs = '\\' x 8175;
+    my ($d) = http_raw($lp, "GET /$bs HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    like($d // '', qr{^HTTP/1\.1 200 }, 'request line of 8175 backslashes: 200');
+    my $l = $wait->('c.log', qr{"GET /\\x5c});
+    like($l // '', qr{^127\.0\.0\.1 - - \[[^\]]+\] "GET /(?:\\x5c){8175} HTTP/1\.1" 200 1 "-" "-"$},
+        'combined: a 32 KB escaped request is whole and the status is 200, not cut to "2"')
+        or diag(substr($l // '', -80));
+    http_get($lp, '/ff', 'User-Agent' => "\xff" x 8000, 'Referer' => "\xfe" x 8000);
+    $l = $wait->('fair.log', qr{^"\\xff});
+    like($l // '', qr{^"(?:\\xff){8000}" "(?:\\xfe){8000}" 200 \d+\.\d{3} [1-9]\d* [1-9]\d*$},
+        'custom format: two 32 KB escaped values whole, every value after them too')
+        or diag(substr($l // '', -80));
+    $l = $wait->('j.json', qr{"/ff"});
+    my $j = eval { decode_json($l // '') } // {};
+    ok(($j->{user_agent} // '') eq "\x{ff}" x 8000 && ($j->{referer} // '') eq "\x{fe}" x 8000,
+        'json: two values of 48 KB escaped each are whole');
+    is($j->{status}, 200, 'json: the status after them');
+    ok(exists $j->{geoip_country_code} && ($j->{protocol} // '') eq 'HTTP/1.1', 'json: every later field');
+
+    # past 256 KiB of values: long ones shortened evenly and marked, the others whole
+    $bs = '\\' x 100000;
+    ($d) = http_raw($bp, "GET /$bs HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    like($d // '', qr{^HTTP/1\.1 200 }, 'request line of 100000 backslashes (1m header buffers): 200');
+    $l = $wait->('bc.log', qr{"GET /\\x5c});
+    like($l // '', qr{^127\.0\.0\.1 - - \[[^\]]+\] "GET /(?:\\x5c)+\.\.\." 200 1 "-" "-"$},
+        'combined: a 400 KB escaped request is shortened, ends with "...", the status is 200')
+        or diag(substr($l // '', -80));
+    cmp_ok(length($l // ''), '<=', 256 * 1024 + 200, 'combined: the line holds at most 256 KiB of values');
+    cmp_ok(length($l // ''), '>=', 256 * 1024 - 100, 'combined: the shortened value takes the room there is');
+
+    http_get($bp, '/fb', 'User-Agent' => "\xff" x 100000, 'Referer' => 'http://short.test/');
+    $l = $wait->('bfair.log', qr{"http://short\.test/"});
+    like($l // '', qr{^"(?:\\xff)+\.\.\." "http://short\.test/" 200 \d+\.\d{3} [1-9]\d* [1-9]\d*$},
+        'custom format: the long value shortened and marked; a short one and the numbers whole')
+        or diag(substr($l // '', -120));
+
+    http_get($bp, '/fj', 'User-Agent' => "\xff" x 100000, 'Referer' => "\xfe" x 100000);
+    $l = $wait->('bj.json', qr{"/fj"});
+    $j = eval { decode_json($l // '') };
+    ok($j, 'json: 1.2 MB of escaped values still give one valid JSON line') or diag(substr($l // '', -200));
+    $j //= {};
+    like($j->{user_agent} // '', qr/^\x{ff}{1000,}\.\.\.$/, 'json: user_agent shortened, marked "..."');
+    like($j->{referer} // '', qr/^\x{fe}{1000,}\.\.\.$/, 'json: referer shortened, marked "..."');
+    ok(abs(length($j->{user_agent} // '') - length($j->{referer} // '')) <= 1, 'json: both long values get the same share');
+    is($j->{status}, 200, 'json: status whole');
+    ok(($j->{protocol} // '') eq 'HTTP/1.1' && ($j->{host} // '') eq 'localhost' && ($j->{method} // '') eq 'GET'
+        && ($j->{uri} // '') eq '/fj' && ($j->{remote_addr} // '') eq '127.0.0.1' && exists $j->{geoip_country_code},
+        'json: every other field whole') or diag(join ' ', map { "$_=" . ($j->{$_} // 'undef') } qw(protocol host method uri remote_addr));
+
+    http_get($bp, '/many', 'X-A' => "\xff" x 30000);
+    $l = $wait->('many.log', qr{^\\xff});
+    my @f = split /\|/, $l // '';
+    is(scalar @f, 14, 'ten copies of a 120 KB escaped value: every field there');
+    ok(@f == 14 && !grep({ !/^(?:\\xff)+\.\.\.$/ } @f[0 .. 9]), 'each copy shortened and marked');
+    my %len = map { length($_) => 1 } @f[0 .. 9];
+    cmp_ok(scalar keys %len, '==', 1, 'every copy gets the same share');
+    like(join('|', @f[10 .. 13]), qr{^200\|[1-9]\d{4,}\|127\.0\.0\.1\|\d+\.\d{3}$}, 'status, request_length, address and time whole');
+    $l = $wait->('manyjs.json', qr{^\{"a":"\\u00ff});
+    $j = eval { decode_json($l // '') };
+    ok($j && $j->{s} == 200 && $j->{rl} > 30000 && $j->{a} =~ /\.\.\.$/, 'escape=json format: shortened values, valid JSON, numbers whole');
+    ok(!$lv->log_lines(qr/\[(?:alert|crit|emerg)\]/), 'no alert in the error log');
+
+    # an upper-case variable name is the same variable: redacted all the same
+    http_get($lp, '/up?token=SECRET1&x=1', 'User-Agent' => 'ua/up');
+    $l = $wait->('up.log', qr{^A=});
+    is($l, 'A=/up?token=***&x=1 B=GET /up?token=***&x=1 HTTP/1.1 C=token=***&x=1 D=token=***&x=1 E=/up?token=***&x=1 S=200 U=ua/up Q=token=***&x=1',
+        'log_redact_args: $REQUEST_URI, $Request, $ARGS, $Query_String redacted like their lower-case names');
+    is($lv->stop, 0, 'exit 0');
+}
+
 # --- valid and invalid values ----------------------------------------------------------------------
 sub wrap { my ($http, $loc) = @_; $loc //= ''; return "error_log logs/error.log info;\nevents { }\nhttp {\n    $http\n    server {\n        listen 127.0.0.1:%%PORT%%;\n        location / { $loc return 200; }\n    }\n}\n" }
 conf_test_ok(wrap("log_format f escape=none '\$remote_addr';\n    access_log logs/a.log f buffer=8k flush=500ms if=\$arg_x;"), 'log_format + access_log with every parameter');
@@ -281,6 +392,8 @@ conf_test_fails(wrap("access_log logs/a.log combined bogus=1;"), 'access_log', q
 conf_test_fails(wrap("access_log logs/a.log combined if=\$no_such_var_z;"), 'access_log', qr/no_such_var_z/, 'access_log if= unknown variable');
 conf_test_fails(wrap("access_log off combined;"), 'access_log', qr/access_log|off/, 'access_log off with a format');
 conf_test_fails(wrap("access_log;"), 'access_log', qr/access_log/, 'access_log without arguments');
+conf_test_fails(wrap("access_log \"\";"), 'access_log', qr/empty file name/, 'access_log "": an empty file name, not "out of memory"');
+conf_test_fails(wrap("access_log '' combined;"), 'access_log', qr/empty file name/, "access_log '' with a format");
 conf_test_fails(wrap("log_format f;"), 'log_format', qr/log_format|format/, 'log_format without a template');
 conf_test_fails(wrap("log_format f '\$no_such_var_q';"), 'log_format', qr/no_such_var_q/, 'log_format unknown variable');
 conf_test_fails(wrap("log_format f escape=html '\$uri';"), 'log_format', qr/escape|html/, 'log_format escape=html');

@@ -13,6 +13,11 @@
  *   (SIGUSR1) flushes first, so no line is lost or cut.
  * - Buffers are flushed at most `flush` after their first line (default 1s)
  *   so `tail -f` sees lines promptly.
+ * - The values of a line share LOG_LINE_MAX bytes (the format's text comes
+ *   on top): all of the built-ins' under the default header limits, even
+ *   escaped.  Past that, render_fair keeps short, fixed-form values whole
+ *   (status, sizes, times, ids) and shortens long free-form ones (URIs,
+ *   header values) to an even share each, ending with "...".
  */
 #include <errno.h>
 #ifdef __SSE2__
@@ -30,10 +35,15 @@
 #include "event/pc_worker.h"
 #include "event/pc_process.h"
 
-#define LOG_LINE_MAX     (32 * 1024)   /* longer lines are truncated       */
+#define LOG_LINE_MAX     (256 * 1024)  /* bytes of values in a line: a 32
+                                          KiB head escaped 6 bytes a byte */
 #define LOG_LINE_SLACK   8             /* scratch bytes past the line's end:
                                           a short literal is stored as one
                                           8-byte word (render_line)        */
+#define LOG_MARGIN       6             /* room left after a value proves it
+                                          whole: escape_value stops <= 5 short */
+#define LOG_SHORT        256           /* escaped values this short: whole  */
+#define LOG_CUT_MARK     "..."         /* ends a shortened value           */
 #define LOG_FLUSH_DFLT   1000          /* ms                               */
 
 typedef enum { ESC_DEFAULT = 0, ESC_JSON, ESC_NONE } log_escape_e;
@@ -48,8 +58,8 @@ typedef struct {
     unsigned                   raw:1;    /* json number: emitted unquoted  */
     unsigned                   plain:1;  /* never needs escaping (numbers,
                                             addresses, times): copied     */
-    uint32_t                   tail;     /* fixed bytes after this value:
-                                            literals + 1 per variable     */
+    unsigned                   fixed:1;  /* short, fixed-form: never cut  */
+    uint32_t                   tail;     /* literal bytes after this value */
     uint32_t                   fast;     /* room render_line's short path
                                             needs; UINT32_MAX: never      */
     uint8_t                    direct;   /* LOG_D_*: written in place     */
@@ -71,9 +81,9 @@ typedef struct {
     log_escape_e    escape;
     log_seg_t      *segs;
     uint32_t        nsegs;
-    size_t          reserve;   /* literal bytes + 1 per variable: kept free
-                                  of values so a long value cannot cut off
-                                  the line's end (a JSON line's closing) */
+    uint32_t        nvars;     /* variable segments                        */
+    size_t          reserve;   /* literal bytes + 1 ('\n'), on top of
+                                  LOG_LINE_MAX: no value cuts them off     */
 } log_format_t;
 
 /* A distinct log destination; its runtime state lives in the worker. */
@@ -111,10 +121,19 @@ typedef struct {
     const log_file_t *conf;
 } log_wfile_t;
 
+/* render_fair's per-variable work area, nvars of the longest format. */
+typedef struct {
+    pc_str_t        val;
+    size_t          len;       /* escaped length                           */
+    size_t          cap;       /* bytes it may take in the line            */
+    bool            keep;      /* never shortened (while room allows)      */
+} log_fair_t;
+
 typedef struct {
     log_wfile_t    *files;
     uint32_t        nfiles;
-    u_char         *scratch;   /* LOG_LINE_MAX                              */
+    u_char         *scratch;   /* LOG_LINE_MAX + largest reserve + slack   */
+    log_fair_t     *fair;
 } log_worker_t;
 
 static log_worker_t *log_worker;    /* this process's state (one worker)   */
@@ -202,12 +221,28 @@ is_var_char(u_char ch)
         || (ch >= '0' && ch <= '9') || ch == '_';
 }
 
-static bool
-is_uri_var(const pc_str_t *name)
-{
-    return pc_str_eq_c(name, "request") || pc_str_eq_c(name, "request_uri")
-        || pc_str_eq_c(name, "args");
-}
+/* What the log knows of a variable, by its own (lower-case) name, v->name:
+ * names are looked up ignoring case, so the format's spelling must not
+ * decide ($REQUEST_URI is redacted too).  uri: carries a query (redacted);
+ * fixed: short, fixed-form, never shortened (as PC_VAR_PLAIN ones are);
+ * d: LOG_D_*.  Names of modules not built in are harmless. */
+static const struct { const char *name; uint8_t d, uri, fixed; } log_var_info[] = {
+    { "request", LOG_D_REQUEST, 1, 0 }, { "request_uri", 0, 1, 0 }, { "args", 0, 1, 0 },
+    { "query_string", 0, 1, 0 },
+    { "status", LOG_D_STATUS, 0, 1 }, { "body_bytes_sent", LOG_D_BODY_BYTES, 0, 1 },
+    { "time_local", LOG_D_TIME_LOCAL, 0, 1 }, { "remote_addr", LOG_D_REMOTE_ADDR, 0, 1 },
+    { "http_user_agent", LOG_D_USER_AGENT, 0, 0 }, { "http_referer", LOG_D_REFERER, 0, 0 },
+    { "server_protocol", 0, 0, 1 }, { "time_iso8601_ms", 0, 0, 1 }, { "scheme", 0, 0, 1 },
+    { "upstream_addr", 0, 0, 1 }, { "upstream_status", 0, 0, 1 }, { "request_id", 0, 0, 1 },
+    { "upstream_connect_time", 0, 0, 1 }, { "upstream_header_time", 0, 0, 1 },
+    { "upstream_response_time", 0, 0, 1 }, { "upstream_reused", 0, 0, 1 },
+    { "trace_id", 0, 0, 1 }, { "span_id", 0, 0, 1 }, { "parent_id", 0, 0, 1 },
+    { "ssl_protocol", 0, 0, 1 }, { "ssl_cipher", 0, 0, 1 }, { "ssl_client_verify", 0, 0, 1 },
+    { "ssl_session_reused", 0, 0, 1 }, { "ssl_client_serial", 0, 0, 1 },
+    { "ssl_client_fingerprint", 0, 0, 1 }, { "limit_req_status", 0, 0, 1 },
+    { "limit_conn_status", 0, 0, 1 }, { "geoip_country_code", 0, 0, 1 },
+    { "geoip_continent_code", 0, 0, 1 }, { "geoip_asn", 0, 0, 1 },
+};
 
 /* Append a variable segment for name; lenient: unknown → empty literal
  * (the built-in json format names variables of optional modules). */
@@ -216,6 +251,7 @@ add_var_seg(pc_conf_t *cf, pc_array_t *segs, const pc_str_t *name, int lenient,
     int raw)
 {
     log_seg_t *sg;
+    size_t i;
     pc_str_t suffix = pc_null_string;
     const pc_http_variable_t *v = pc_http_var_find(name, &suffix);
 
@@ -230,15 +266,16 @@ add_var_seg(pc_conf_t *cf, pc_array_t *segs, const pc_str_t *name, int lenient,
     sg->var = v;
     sg->data = v->data;
     sg->raw = raw;
-    sg->uri = is_uri_var(name);
     sg->plain = (v->flags & PC_VAR_PLAIN) != 0;
-    sg->direct = pc_str_eq_c(name, "status") ? LOG_D_STATUS
-               : pc_str_eq_c(name, "body_bytes_sent") ? LOG_D_BODY_BYTES
-               : pc_str_eq_c(name, "time_local") ? LOG_D_TIME_LOCAL
-               : pc_str_eq_c(name, "remote_addr") ? LOG_D_REMOTE_ADDR
-               : pc_str_eq_c(name, "request") ? LOG_D_REQUEST
-               : pc_str_eq_c(name, "http_user_agent") ? LOG_D_USER_AGENT
-               : pc_str_eq_c(name, "http_referer") ? LOG_D_REFERER : LOG_D_NONE;
+    sg->fixed = sg->plain || raw;
+    for (i = 0; !(v->flags & PC_VAR_PREFIX) && i < pc_nelems(log_var_info); i++) {
+        if (strcmp(v->name, log_var_info[i].name) == 0) {
+            sg->direct = log_var_info[i].d;
+            sg->uri = log_var_info[i].uri;
+            sg->fixed |= log_var_info[i].fixed;
+            break;
+        }
+    }
     if (v->flags & PC_VAR_PREFIX) {
         sg->suffix.data = pc_pstrdup(cf->pool, suffix.data, suffix.len);
         sg->suffix.len = suffix.len;
@@ -262,7 +299,7 @@ add_text_seg(pc_conf_t *cf, pc_array_t *segs, const u_char *p, size_t len)
 
 /* Fold each literal into the variable after it (a variable segment's text
  * is written before its value), halving the segments render_line walks;
- * then the bytes a line needs besides its values (see reserve). */
+ * then reserve, and the literal bytes after each segment (tail). */
 static void
 set_reserve(log_format_t *fmt)
 {
@@ -285,14 +322,17 @@ set_reserve(log_format_t *fmt)
             memcpy(sg->lit, sg->text.data, sg->text.len);
     }
     fmt->reserve = 0;
+    fmt->nvars = 0;
     for (i = fmt->nsegs; i-- > 0; ) {
         log_seg_t *sg = &fmt->segs[i];
 
         sg->tail = (uint32_t) fmt->reserve;
         sg->fast = sg->text.len <= sizeof(sg->lit) && sg->tail < LOG_LINE_MAX
                  ? LOG_D_ROOM + sizeof(sg->lit) + sg->tail : UINT32_MAX;
-        fmt->reserve += sg->text.len + (sg->var != NULL);
+        fmt->reserve += sg->text.len;
+        fmt->nvars += sg->var != NULL;
     }
+    fmt->reserve++;                 /* the '\n' */
 }
 
 /* Compile "text $var ${var}text" into segments. */
@@ -521,6 +561,9 @@ set_access_log(pc_conf_t *cf, const pc_directive_t *d, void *conf)
         llcf->logs->nelts = 0;
         return PC_CONF_OK;
     }
+    if (a[0].len == 0)
+        return pc_conf_error(cf, "\"access_log\" directive invalid value \"\", "
+            "empty file name (a file, \"stderr\" or \"off\")");
     if (pc_str_eq_c(&a[0], "stderr"))
         path = a[0];
     else if (pc_conf_full_path(cf, &a[0], &path) != PC_OK)
@@ -889,6 +932,33 @@ escape_value(u_char *p, u_char *end, const u_char *v, size_t len, log_escape_e e
     return p;
 }
 
+/* The bytes escape_value writes for v given room: its rules, counted. */
+static size_t
+escaped_len(const u_char *v, size_t len, log_escape_e esc)
+{
+    size_t i, n = 0, u;
+
+    if (esc == ESC_NONE)
+        return len;
+    for (i = 0; i < len; i++) {
+        u_char ch = v[i];
+
+        if (log_plain[ch]) {
+            n++;
+        } else if (esc != ESC_JSON) {
+            n += 4;                                 /* \xHH */
+        } else if (ch >= 0x80 && (u = utf8_len(v + i, len - i)) > 0) {
+            n += u;
+            i += u - 1;
+        } else if (ch == '"' || ch == '\\') {
+            n += 2;
+        } else {
+            n += 6;                                 /* \u00HH */
+        }
+    }
+    return n;
+}
+
 /*
  * Redaction (log_redact_args) has to hide what the backend will read, and
  * backends decode argument names in many ways; a name is redacted when any
@@ -1110,60 +1180,173 @@ direct_value(pc_http_request_t *r, unsigned d, pc_str_t *v)
                                                           : PC_HTTP_H_REFERER, v);
 }
 
-/* Render one line of fmt for r into buf (LOG_LINE_MAX + LOG_LINE_SLACK);
- * returns its length.  Values that do not fit are cut, never the literal
- * text after them. */
+/* The value of sg for r, redacted when it carries a query; len 0: none. */
+static inline __attribute__((always_inline)) void
+seg_value(pc_http_request_t *r, const log_seg_t *sg, const pc_array_t *redact,
+    pc_str_t *v)
+{
+    if (sg->direct >= LOG_D_REQUEST) {
+        if (!direct_value(r, sg->direct, v) && get_value(r, sg, v) != PC_OK)
+            v->len = 0;
+    } else if (get_value(r, sg, v) != PC_OK) {
+        v->len = 0;
+    }
+    if (v->len > 0 && sg->uri && redact != NULL && redact->nelts > 0)
+        *v = redact_value(r->pool, *v, redact, v->data == r->args.data);
+}
+
+static inline log_escape_e
+seg_escape(const log_format_t *fmt, const log_seg_t *sg)
+{
+    return sg->raw || sg->plain ? ESC_NONE : fmt->escape;
+}
+
+/* An empty value: "-" in text formats, "" in JSON ("0" for json numbers). */
+static inline const char *
+empty_value(const log_format_t *fmt, const log_seg_t *sg)
+{
+    return fmt->escape != ESC_JSON ? "-" : sg->raw ? "0" : "";
+}
+
+/* Sets f[i].cap, the bytes value i may take; the caps add up to at most
+ * room.  Kept values are whole; the others share the rest evenly, a value
+ * under its share whole and what it leaves shared again (max-min fairness).
+ * Kept values are shared too only if they alone exceed room. */
+static void
+share_room(log_fair_t *f, uint32_t n, size_t room)
+{
+    size_t kept = 0, share;
+    uint32_t i, open = 0;
+    bool all, changed = true;
+
+    for (i = 0; i < n; i++)
+        kept += f[i].keep ? f[i].len : 0;
+    all = kept > room;
+    for (i = 0; i < n; i++) {
+        f[i].cap = f[i].keep && !all ? f[i].len : SIZE_MAX;
+        room -= f[i].cap == SIZE_MAX ? 0 : f[i].len;
+        open += f[i].cap == SIZE_MAX;
+    }
+    while (open > 0 && changed) {
+        share = room / open;
+        changed = false;
+        for (i = 0; i < n; i++) {
+            if (f[i].cap == SIZE_MAX && f[i].len <= share) {
+                f[i].cap = f[i].len;
+                room -= f[i].len;
+                open--;
+                changed = true;
+            }
+        }
+    }
+    for (i = 0; i < n && open > 0; i++)
+        if (f[i].cap == SIZE_MAX)
+            f[i].cap = room / open;
+}
+
+/* Value f escaped in f->cap bytes at p: whole, or cut and LOG_CUT_MARK. */
+static u_char *
+put_fair(u_char *p, const log_fair_t *f, const char *empty, log_escape_e esc)
+{
+    size_t mark;
+
+    if (f->val.len == 0)
+        return f->cap >= f->len ? pc_cpymem(p, empty, f->len) : p;
+    if (f->cap >= f->len)
+        return escape_value(p, p + f->len, f->val.data, f->val.len, esc);
+    mark = pc_min(f->cap, sizeof(LOG_CUT_MARK) - 1);
+    p = escape_value(p, p + f->cap - mark, f->val.data, f->val.len, esc);
+    return pc_cpymem(p, LOG_CUT_MARK, mark);
+}
+
+/* The line of fmt for r when its values may not fit in LOG_LINE_MAX (rare):
+ * every value and its escaped length first, then the room shared
+ * (share_room), then the line. */
+static size_t
+render_fair(pc_http_request_t *r, const log_format_t *fmt, const pc_array_t *redact,
+    u_char *buf)
+{
+    log_fair_t *f = log_worker->fair;
+    const log_seg_t *sg, *last = fmt->segs + fmt->nsegs;
+    u_char *p = buf, *b, *q;
+    uint32_t k = 0;
+
+    for (sg = fmt->segs; sg < last; sg++) {
+        if (sg->var == NULL)
+            continue;
+        if (sg->direct != LOG_D_NONE && sg->direct < LOG_D_REQUEST
+            && (b = pc_pnalloc(r->pool, LOG_D_ROOM)) != NULL
+            && (q = render_direct(r, sg->direct, b)) != NULL)
+        {
+            f[k].val.data = b;
+            f[k].val.len = (size_t) (q - b);
+        } else {
+            seg_value(r, sg, redact, &f[k].val);
+        }
+        f[k].len = f[k].val.len == 0 ? strlen(empty_value(fmt, sg))
+                 : escaped_len(f[k].val.data, f[k].val.len, seg_escape(fmt, sg));
+        f[k].keep = sg->fixed || f[k].len <= LOG_SHORT;
+        k++;
+    }
+    share_room(f, k, LOG_LINE_MAX);
+    for (sg = fmt->segs, k = 0; sg < last; sg++) {
+        p = pc_cpymem(p, sg->text.data, sg->text.len);
+        if (sg->var == NULL)
+            continue;
+        p = put_fair(p, &f[k++], empty_value(fmt, sg), seg_escape(fmt, sg));
+    }
+    *p++ = '\n';
+    return (size_t) (p - buf);
+}
+
+/* Render one line of fmt for r into buf (LOG_LINE_MAX + fmt->reserve +
+ * LOG_LINE_SLACK); returns its length.  One pass: a value may use the room
+ * up to the text that must follow it; one that leaves less than LOG_MARGIN
+ * free may have been cut, and render_fair renders the line instead. */
 static size_t
 render_line(pc_http_request_t *r, const log_format_t *fmt, const pc_array_t *redact,
     u_char *buf)
 {
-    u_char *p = buf, *end = buf + LOG_LINE_MAX - 1, *vend, *q;
+    u_char *p = buf, *end = buf + LOG_LINE_MAX + fmt->reserve - 1, *vend, *q;
     const log_seg_t *sg = fmt->segs, *last = sg + fmt->nsegs;
 
-    for ( ; sg < last && p < end; sg++) {
-        size_t room = (size_t) (end - p);
+    for ( ; sg < last; sg++) {
         pc_str_t v;
 
-        /* The literal: one 8-byte store when it is short and the line has
-         * room for it, a value written in place and all that must follow
-         * (the scratch area's slack takes what lies past its length). */
-        if (room > sg->fast) {
+        /* The literal (its room is reserved): one 8-byte store when it is
+         * short and the line has room for it, a value written in place and
+         * all that must follow (the scratch area's slack takes what lies
+         * past its length). */
+        if ((size_t) (end - p) > sg->fast) {
             memcpy(p, sg->lit, sizeof(sg->lit));
             p += sg->text.len;
         } else {
-            p = log_copy(p, sg->text.data, pc_min(sg->text.len, room));
+            p = log_copy(p, sg->text.data, sg->text.len);
         }
         if (sg->var == NULL)
             continue;
-        /* A value written in place may use LOG_D_ROOM bytes of the line,
-         * up to what must follow it. */
+        vend = end - sg->tail;
+        if (vend - p < LOG_MARGIN)
+            return render_fair(r, fmt, redact, buf);
+        /* A value written in place may use LOG_D_ROOM bytes of the line. */
         if (sg->direct != LOG_D_NONE && sg->direct < LOG_D_REQUEST
-            && (size_t) (end - p) > LOG_D_ROOM + sg->tail
+            && vend - p > LOG_D_ROOM
             && (q = render_direct(r, sg->direct, p)) != NULL)
         {
             p = q;
             continue;
         }
-        vend = (size_t) (end - p) > sg->tail ? end - sg->tail : p;
-        if (sg->direct >= LOG_D_REQUEST) {
-            if (!direct_value(r, sg->direct, &v) && get_value(r, sg, &v) != PC_OK)
-                v.len = 0;
-        } else if (get_value(r, sg, &v) != PC_OK) {
-            v.len = 0;
-        }
-        if (v.len > 0 && sg->uri && redact != NULL && redact->nelts > 0)
-            v = redact_value(r->pool, v, redact, v.data == r->args.data);
+        seg_value(r, sg, redact, &v);
         if (v.len == 0) {
-            /* text formats print "-" for an empty value, json prints "" (or 0
-             * for numbers) */
             if (fmt->escape != ESC_JSON)
                 *p++ = '-';
             else if (sg->raw)
                 *p++ = '0';
             continue;
         }
-        p = escape_value(p, vend, v.data, v.len,
-                         sg->raw || sg->plain ? ESC_NONE : fmt->escape);
+        p = escape_value(p, vend, v.data, v.len, seg_escape(fmt, sg));
+        if (vend - p < LOG_MARGIN)
+            return render_fair(r, fmt, redact, buf);
     }
     *p++ = '\n';
     return (size_t) (p - buf);
@@ -1243,10 +1426,18 @@ log_init_worker(pc_worker_t *wk)
 {
     log_main_conf_t *lmcf = pc_cycle_main_conf(wk->cycle, pc_http_log_module);
     const log_file_t *f = lmcf->files.elts;
-    uint32_t i;
+    const log_format_t *fmt = lmcf->formats.elts;
+    size_t reserve = 0;
+    uint32_t i, nvars = 0;
 
+    /* room for any format's line, and render_fair's for its variables */
+    for (i = 0; i < lmcf->formats.nelts; i++) {
+        reserve = pc_max(reserve, fmt[i].reserve);
+        nvars = pc_max(nvars, fmt[i].nvars);
+    }
     if ((log_worker = calloc(1, sizeof(*log_worker))) == NULL
-        || (log_worker->scratch = malloc(LOG_LINE_MAX + LOG_LINE_SLACK)) == NULL
+        || (log_worker->scratch = malloc(LOG_LINE_MAX + reserve + LOG_LINE_SLACK)) == NULL
+        || (log_worker->fair = calloc(nvars + 1, sizeof(log_fair_t))) == NULL
         || (log_worker->files = calloc(lmcf->files.nelts + 1, sizeof(log_wfile_t))) == NULL)
         return PC_ERROR;
     log_worker->nfiles = lmcf->files.nelts;
@@ -1282,6 +1473,7 @@ log_exit_worker(pc_worker_t *wk)
         free(wf->buf);
     }
     free(log_worker->files);
+    free(log_worker->fair);
     free(log_worker->scratch);
     free(log_worker);
     log_worker = NULL;
