@@ -92,10 +92,14 @@ pc_str_eq_lower(const u_char *s, const char *lower, size_t n)
     return pc_str_eq_words(s, lower, n, 1);
 }
 
-/* memcpy returning the end of the destination. */
+/* memcpy returning the end of the destination.  n == 0 copies nothing,
+ * and src may then be NULL (an empty pc_str_t): memcpy's own arguments
+ * must never be NULL, whatever n. */
 static inline u_char *
 pc_cpymem(u_char *dst, const void *src, size_t n)
 {
+    if (n == 0)
+        return dst;
     return (u_char *) memcpy(dst, src, n) + n;
 }
 
