@@ -1,6 +1,7 @@
 /*
  * pc_http_log.c -- the access log (SPEC §6): log_format, access_log,
- * log_redact_args, built-in `combined` and `json` formats.
+ * log_redact_args (which arguments: pc_http_log_redact.c), built-in
+ * `combined` and `json` formats.
  *
  * Why it looks like this:
  * - Formats are compiled once at load time into segments (literal text or a
@@ -31,6 +32,7 @@
 
 #include "http/pc_http.h"
 #include "http/pc_http_log.h"
+#include "http/pc_http_log_redact.h"
 #include "http/pc_http_conf.h"
 #include "event/pc_worker.h"
 #include "event/pc_process.h"
@@ -959,138 +961,8 @@ escaped_len(const u_char *v, size_t len, log_escape_e esc)
     return n;
 }
 
-/*
- * Redaction (log_redact_args) has to hide what the backend will read, and
- * backends decode argument names in many ways; a name is redacted when any
- * plausible reading of it matches:
- * - %XX escapes decoded ("%74oken" is "token" to nearly every framework);
- * - '+' as itself or as a space (form decoding);
- * - letters in any case (nginx's $arg_NAME, ASP.NET);
- * - PHP's mangling: a space, '.' or '[' in a name becomes '_', leading
- *   spaces are dropped, and "name[...]" is an array called name (Rails and
- *   Express read it the same way).
- * Arguments are separated by '&' and, for older Python, Perl and Go
- * parsers, also by ';'; a matching argument's value is hidden up to the
- * next '&', so a value with a ';' in it is hidden whole whichever way the
- * backend splits.  Over-redacting a log line costs nothing; the opposite
- * leaks a credential.
- */
-
-/* The next decoded byte of a raw argument name at *p (before e), moving *p
- * past it; a raw '+' comes back as REDACT_PLUS. */
-#define REDACT_PLUS  0x100
-
-static int
-name_next(const u_char **p, const u_char *e)
-{
-    const u_char *s = *p;
-    int hi, lo;
-
-    if (s[0] == '%' && e - s >= 3 && (hi = pc_hexval(s[1])) >= 0
-        && (lo = pc_hexval(s[2])) >= 0)
-    {
-        *p = s + 3;
-        return hi << 4 | lo;
-    }
-    *p = s + 1;
-    return s[0] == '+' ? REDACT_PLUS : s[0];
-}
-
-/* Could decoded byte c stand for byte w of a configured name? */
-static bool
-name_byte_is(int c, u_char w)
-{
-    if (c == REDACT_PLUS)
-        return w == '+' || w == ' ' || w == '_';
-    if (pc_tolower((u_char) c) == pc_tolower(w))
-        return true;
-    return w == '_' && (c == ' ' || c == '.' || c == '[');
-}
-
-/* Does the raw name [p, e) read as w under some decoding (see above)? */
-static bool
-name_reads_as(const u_char *p, const u_char *e, const pc_str_t *w)
-{
-    const u_char *q;
-    size_t i = 0;
-    int c;
-
-    /* decoding never lengthens a name: too short a raw name cannot match */
-    if ((size_t) (e - p) < w->len)
-        return false;
-    while (p < e) {                 /* leading spaces: PHP drops them */
-        q = p;
-        c = name_next(&q, e);
-        if (c != ' ' && c != REDACT_PLUS)
-            break;
-        p = q;
-    }
-    while (p < e && i < w->len) {
-        if (!name_byte_is(name_next(&p, e), w->data[i++]))
-            return false;
-    }
-    if (i < w->len)
-        return false;
-    return p == e || name_next(&p, e) == '[';
-}
-
-static bool
-name_redacted(const u_char *p, const u_char *e, const pc_array_t *names)
-{
-    const pc_str_t *n = names->elts;
-    uint32_t i;
-
-    for (i = 0; i < names->nelts; i++) {
-        /* the usual case first: the name as configured */
-        if ((size_t) (e - p) == n[i].len && memcmp(p, n[i].data, n[i].len) == 0)
-            return true;
-        if (name_reads_as(p, e, &n[i]))
-            return true;
-    }
-    return false;
-}
-
-/* The end of the argument at p: the next '&' or ';', or stop. */
-static const u_char *
-arg_end(const u_char *p, const u_char *stop)
-{
-    while (p < stop && *p != '&' && *p != ';')
-        p++;
-    return p;
-}
-
-/*
- * Contract: query [q, stop) copied to o with the values of the arguments
- * named in names replaced by "***" (rules above); returns the end.  o has
- * room for (stop - q) + 3 * ((stop - q) / 2 + 1) bytes: every redacted
- * argument takes at least 2 bytes ("a=") and grows by at most 3.
- */
-static u_char *
-redact_query(u_char *o, const u_char *p, const u_char *stop, const pc_array_t *names)
-{
-    const u_char *ae, *eq;
-
-    while (p < stop) {
-        ae = arg_end(p, stop);
-        eq = memchr(p, '=', (size_t) (ae - p));
-        if (eq != NULL && eq > p && name_redacted(p, eq, names)) {
-            o = pc_cpymem(o, p, (size_t) (eq + 1 - p));
-            o = pc_cpymem(o, "***", 3);
-            p = memchr(eq, '&', (size_t) (stop - eq));
-            if (p == NULL)
-                p = stop;
-        } else {
-            o = pc_cpymem(o, p, (size_t) (ae - p));
-            p = ae;
-        }
-        if (p < stop)
-            *o++ = *p++;            /* the separator */
-    }
-    return o;
-}
-
 /* Copy a URI-bearing value with the values of redacted args replaced by
- * "***".  The query starts after the first '?' (whole value for $args) and
+ * "***" (the rules: pc_http_log_redact.c).  The query starts after the first '?' (whole value for $args) and
  * ends at a space ("$request" ends with " HTTP/1.1"). */
 static pc_str_t
 redact_value(pc_pool_t *pool, pc_str_t v, const pc_array_t *names, int whole)
@@ -1106,10 +978,10 @@ redact_value(pc_pool_t *pool, pc_str_t v, const pc_array_t *names, int whole)
         if ((stop = memchr(q, ' ', (size_t) (end - q))) == NULL)
             stop = end;
     }
-    if ((out = pc_pnalloc(pool, v.len + 3 * (v.len / 2 + 1))) == NULL)
+    if ((out = pc_pnalloc(pool, PC_HTTP_LOG_REDACT_BOUND(v.len))) == NULL)
         return v;
     o = pc_cpymem(out, p, (size_t) (q - p));
-    o = redact_query(o, q, stop, names);
+    o = pc_http_log_redact_query(o, q, stop, names->elts, names->nelts);
     o = pc_cpymem(o, stop, (size_t) (end - stop));
     v.data = out;
     v.len = (size_t) (o - out);

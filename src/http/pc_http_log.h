@@ -13,7 +13,7 @@ extern pc_module_t pc_http_log_module;
 /*
  * The request line of r as the access log shows it: the values of the
  * query arguments named by the log_redact_args in force for r replaced by
- * "***" (names matched after percent-decoding, see pc_http_log.c).  For
+ * "***" (names matched after percent-decoding, see pc_http_log_redact.h).  For
  * error-log lines that quote the request.  Returns r->request_line itself
  * when nothing is redacted (or memory runs out), else a copy in r->pool.
  */
