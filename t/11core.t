@@ -62,6 +62,16 @@ conf_test_fails(conf("error_log logs/error.log info;\nshutdown_timeout 10x;"), '
 conf_test_ok(conf("error_log logs/error.log info;\nshutdown_delay 2s;"), 'shutdown_delay 2s');
 conf_test_fails(conf("error_log logs/error.log info;\nshutdown_delay soon;"), 'shutdown_delay soon',
     qr/shutdown_delay|soon/, 'shutdown_delay soon');
+# shutdown_delay must be shorter than shutdown_timeout (default 30s), at the
+# shutdown_delay line
+conf_test_fails(conf("error_log logs/error.log info;\nshutdown_delay 30s;"), 'shutdown_delay 30s',
+    qr/shutdown_delay \(30000 ms\) must be shorter than shutdown_timeout \(30000 ms\)/,
+    'shutdown_delay 30s with the default shutdown_timeout');
+conf_test_fails(conf("error_log logs/error.log info;\nshutdown_delay 5s;\nshutdown_timeout 2s;"), 'shutdown_delay 5s',
+    qr/shutdown_delay \(5000 ms\) must be shorter than shutdown_timeout \(2000 ms\)/,
+    'shutdown_delay 5s; shutdown_timeout 2s');
+conf_test_ok(conf("error_log logs/error.log info;\nshutdown_delay 5s;\nshutdown_timeout 10s;"),
+    'shutdown_delay 5s; shutdown_timeout 10s');
 conf_test_ok(conf("error_log logs/error.log info;\nworker_rlimit_nofile 4096;"), 'worker_rlimit_nofile 4096');
 conf_test_fails(conf("error_log logs/error.log info;\nworker_rlimit_nofile lots;"), 'worker_rlimit_nofile',
     qr/worker_rlimit_nofile|lots/, 'worker_rlimit_nofile lots');

@@ -298,6 +298,30 @@ conf_test_fails(wrap("server 127.0.0.1:$A;", 'proxy_next_upstream error http_404
 conf_test_fails(wrap("server 127.0.0.1:$A;", 'proxy_next_upstream off error;'), 'proxy_next_upstream', qr/off/, 'proxy_next_upstream off with others');
 conf_test_fails(wrap("server 127.0.0.1:$A;", 'proxy_next_upstream_tries 17;'), 'proxy_next_upstream_tries', qr/proxy_next_upstream_tries|17|invalid/, 'proxy_next_upstream_tries 17');
 conf_test_fails(wrap("server 127.0.0.1:$A;", 'proxy_next_upstream_tries many;'), 'proxy_next_upstream_tries', qr/many|invalid/, 'proxy_next_upstream_tries many');
+# SPEC §3: a repeated parameter is an error, never "the last one wins"
+for my $p ('weight=2 weight=3', 'max_fails=1 max_fails=2', 'fail_timeout=1s fail_timeout=2s', 'backup backup', 'down down') {
+    my $second = (split / /, $p)[1];
+    conf_test_fails(wrap("server 127.0.0.1:$A;\n        server 127.0.0.1:$B $p;"), "$B $p",
+        qr/duplicate parameter "\Q$second\E" in "server"/, "server $p");
+}
+conf_test_fails(wrap("server 127.0.0.1:$A;", 'proxy_next_upstream error timeout error;'), 'proxy_next_upstream',
+    qr/duplicate value "error" in "proxy_next_upstream"/, 'proxy_next_upstream error twice');
+conf_test_fails(wrap("server 127.0.0.1:$A;", 'proxy_next_upstream off off;'), 'proxy_next_upstream', qr/"off"/, 'proxy_next_upstream off off');
+conf_test_fails(wrap("server 127.0.0.1:$A;", 'proxy_next_upstream error off;'), 'proxy_next_upstream', qr/"off" cannot be combined/, 'proxy_next_upstream off after others');
+# hash and random two refuse backup servers (nginx: "balancing method does not support ..."),
+# at the line of whichever of the two comes second
+conf_test_fails(wrap("hash \$arg_x;\n        server 127.0.0.1:$A;\n        server 127.0.0.1:$B backup;"), "$B backup",
+    qr/"hash" balancing method does not support backup/, 'hash, then a backup server');
+conf_test_fails(wrap("hash \$arg_x consistent;\n        server 127.0.0.1:$A;\n        server 127.0.0.1:$B backup;"), "$B backup",
+    qr/"hash" balancing method does not support backup/, 'hash consistent, then a backup server');
+conf_test_fails(wrap("server 127.0.0.1:$A;\n        server 127.0.0.1:$B backup;\n        hash \$arg_x;"), 'hash',
+    qr/"hash" balancing method does not support backup/, 'a backup server, then hash');
+conf_test_fails(wrap("random two;\n        server 127.0.0.1:$A;\n        server 127.0.0.1:$B backup;"), "$B backup",
+    qr/"random" balancing method does not support backup/, 'random two, then a backup server');
+conf_test_fails(wrap("server 127.0.0.1:$A;\n        server 127.0.0.1:$B backup;\n        random two;"), 'random',
+    qr/"random" balancing method does not support backup/, 'a backup server, then random two');
+conf_test_ok(wrap("least_conn;\n        server 127.0.0.1:$A;\n        server 127.0.0.1:$B backup;"), 'least_conn with a backup server');
+conf_test_ok(wrap("hash \$arg_x;\n        server 127.0.0.1:$A;\n        server 127.0.0.1:$B down;"), 'hash with a down server');
 conf_test_fails("events { }\nhttp {\n    upstream u { server 127.0.0.1:$A; }\n    upstream u { server 127.0.0.1:$B; }\n    server { listen 127.0.0.1:%%PORT%%; }\n}\n",
     'upstream u { server 127.0.0.1:' . $B, qr/duplicate upstream/, 'upstream defined twice');
 conf_test_fails("events { }\nhttp {\n    server { listen 127.0.0.1:%%PORT%%;\n        keepalive 5;\n    }\n}\n", 'keepalive 5', qr/keepalive/, 'keepalive outside upstream');

@@ -406,5 +406,11 @@ conf_test_fails(tconf("$pair\n ssl_cert_expiry_warning never;"), 'never',
     is($t->stop, 0, 'clean stop');
 }
 
+# --- ssl_protocols: a repeated value is an error (SPEC §3) ----------------------------
+conf_test_fails(tconf("$pair\n        ssl_protocols TLSv1.2 TLSv1.2;"), 'ssl_protocols',
+    qr/duplicate value "TLSv1\.2" in "ssl_protocols"/, 'ssl_protocols TLSv1.2 TLSv1.2');
+conf_test_fails(tconf("$pair\n        ssl_protocols TLSv1.3 TLSv1.2 TLSv1.3;"), 'ssl_protocols',
+    qr/duplicate value "TLSv1\.3" in "ssl_protocols"/, 'ssl_protocols TLSv1.3 TLSv1.2 TLSv1.3');
+
 $be->stop;
 done_testing();

@@ -53,6 +53,13 @@ bad(pc_conf_t *cf, const char *fmt, ...)
                          why);
 }
 
+/* A parameter given twice (SPEC §3: an error, not "the last one wins"). */
+static const char *
+dup_param(pc_conf_t *cf, const pc_str_t *a)
+{
+    return bad(cf, "duplicate parameter \"%.*s\"", (int) a->len, (const char *) a->data);
+}
+
 /* Does a start with the literal prefix p?  *rest gets what follows. */
 static bool
 param(const pc_str_t *a, const char *p, pc_str_t *rest)
@@ -212,9 +219,13 @@ set_req_zone(pc_conf_t *cf, const pc_directive_t *d, void *conf)
     PC_UNUSED(conf);
     for (i = 1; i < cf->node->nargs; i++) {
         if (param(&a[i], "zone=", &v)) {
+            if (name.len != 0)
+                return dup_param(cf, &a[i]);
             if ((rv = parse_zone(cf, &v, &name, &size)) != PC_CONF_OK)
                 return rv;
         } else if (param(&a[i], "rate=", &v)) {
+            if (interval != 0)
+                return dup_param(cf, &a[i]);
             if (pc_gcra_parse_rate(v.data, v.len, &interval) != PC_OK)
                 return bad(cf, "invalid rate \"%s\": expected Nr/s or Nr/m, N from 1 "
                            "to %d", (const char *) v.data, PC_GCRA_RATE_MAX);
@@ -279,21 +290,30 @@ static const char *
 parse_limit(pc_conf_t *cf, pc_rl_limit_t *lim, pc_str_t *name)
 {
     pc_str_t   *a = cf->node->args, v;
-    bool        has_delay = false;
+    bool        has_delay = false, has_burst = false;
     uint32_t    i;
     const char *rv = PC_CONF_OK;
 
     for (i = 0; i < cf->node->nargs && rv == PC_CONF_OK; i++) {
         if (param(&a[i], "zone=", &v)) {
+            if (name->len != 0)
+                return dup_param(cf, &a[i]);
             *name = v;
             if (!valid_name(name))
                 return bad(cf, "invalid zone name \"%s\"", (const char *) v.data);
         } else if (param(&a[i], "burst=", &v)) {
+            if (has_burst)
+                return dup_param(cf, &a[i]);
+            has_burst = true;
             rv = parse_count(cf, &v, "burst", &lim->burst);
         } else if (param(&a[i], "delay=", &v)) {
+            if (has_delay)
+                return dup_param(cf, &a[i]);
             has_delay = true;
             rv = parse_count(cf, &v, "delay", &lim->delay);
         } else if (pc_str_eq_c(&a[i], "nodelay")) {
+            if (lim->nodelay)
+                return dup_param(cf, &a[i]);
             lim->nodelay = true;
         } else {
             return bad(cf, "invalid parameter \"%s\"", (const char *) a[i].data);

@@ -109,6 +109,9 @@ set_protocols(pc_conf_t *cf, const pc_directive_t *d, void *conf)
         if (names[k].name == NULL)
             return pc_conf_error(cf, "invalid value \"%s\": expected TLSv1, TLSv1.1, "
                                  "TLSv1.2 or TLSv1.3", (const char *) arg(cf, i)->data);
+        if (tc->s.protocols & names[k].value)
+            return pc_conf_error(cf, "duplicate value \"%s\" in \"ssl_protocols\"",
+                                 (const char *) arg(cf, i)->data);
         tc->s.protocols |= names[k].value;
     }
     /* OpenSSL 3's default security level (1) leaves no cipher suite that

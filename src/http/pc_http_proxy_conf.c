@@ -328,6 +328,10 @@ set_next(pc_conf_t *cf, const pc_directive_t *d, void *conf)
                                  "expected error, timeout, http_502, http_503, "
                                  "http_504 or off", (const char *) cf->node->args[i].data);
         }
+        if (mask & names[k].value) {
+            return pc_conf_error(cf, "duplicate value \"%s\" in \"proxy_next_upstream\"",
+                                 (const char *) cf->node->args[i].data);
+        }
         mask |= names[k].value;
     }
     if ((mask & PC_HTTP_NEXT_OFF) && cf->node->nargs > 1) {
@@ -604,6 +608,67 @@ param(const pc_str_t *arg, const char *key, pc_str_t *v)
     return true;
 }
 
+/* Balancing methods that pick a server by key or at random: nginx's hash
+ * and random refuse backup servers, and so do these. */
+static bool
+method_no_backup(const pc_http_upstream_t *u)
+{
+    return u->method == PC_HTTP_BALANCE_HASH || u->method == PC_HTTP_BALANCE_CHASH
+           || u->method == PC_HTTP_BALANCE_RANDOM2;
+}
+
+/* The directive that set such a method, for the error text. */
+static const char *
+balancer_name(const pc_http_upstream_t *u)
+{
+    return u->method == PC_HTTP_BALANCE_RANDOM2 ? "random" : "hash";
+}
+
+/* Whether a server of u written so far is a backup. */
+static bool
+has_backup(const pc_http_upstream_t *u)
+{
+    const pc_http_upstream_peer_t *p = u->peers.elts;
+    uint32_t                       i;
+
+    for (i = 0; i < u->peers.nelts; i++) {
+        if (p[i].backup) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* The parameters of `server`, each allowed once (SPEC §3: a repeat is an
+ * error, not "the last one wins"). */
+#define SRV_WEIGHT        0x01
+#define SRV_MAX_FAILS     0x02
+#define SRV_FAIL_TIMEOUT  0x04
+#define SRV_BACKUP        0x08
+#define SRV_DOWN          0x10
+
+/* Which SRV_* parameter a is (0: none); *v gets the value of a key=. */
+static unsigned
+server_param(const pc_str_t *a, pc_str_t *v)
+{
+    if (param(a, "weight=", v)) {
+        return SRV_WEIGHT;
+    }
+    if (param(a, "max_fails=", v)) {
+        return SRV_MAX_FAILS;
+    }
+    if (param(a, "fail_timeout=", v)) {
+        return SRV_FAIL_TIMEOUT;
+    }
+    if (pc_str_eq_c(a, "backup")) {
+        return SRV_BACKUP;
+    }
+    if (pc_str_eq_c(a, "down")) {
+        return SRV_DOWN;
+    }
+    return 0;
+}
+
 static const char *
 set_server(pc_conf_t *cf, const pc_directive_t *d, void *conf)
 {
@@ -613,6 +678,7 @@ set_server(pc_conf_t *cf, const pc_directive_t *d, void *conf)
     pc_str_t                 v;
     int64_t                  n;
     uint32_t                 i;
+    unsigned                 p, seen = 0;
 
     PC_UNUSED(d);
     memset(&tpl, 0, sizeof(tpl));
@@ -621,7 +687,17 @@ set_server(pc_conf_t *cf, const pc_directive_t *d, void *conf)
     tpl.fail_timeout = PC_HTTP_UPSTREAM_FAIL_TIMEOUT;
     for (i = 1; i < cf->node->nargs; i++) {
         a = &cf->node->args[i];
-        if (param(a, "weight=", &v)) {
+        p = server_param(a, &v);
+        if (p == 0) {
+            return pc_conf_error(cf, "invalid parameter \"%s\" in \"server\"",
+                                 (const char *) a->data);
+        }
+        if (seen & p) {
+            return pc_conf_error(cf, "duplicate parameter \"%s\" in \"server\"",
+                                 (const char *) a->data);
+        }
+        seen |= p;
+        if (p == SRV_WEIGHT) {
             if (pc_conf_parse_int(&v, &n) != PC_OK || n < 1
                 || n > PC_HTTP_BALANCER_MAX_WEIGHT)
             {
@@ -629,24 +705,26 @@ set_server(pc_conf_t *cf, const pc_directive_t *d, void *conf)
                                      (const char *) a->data);
             }
             tpl.weight = (int32_t) n;
-        } else if (param(a, "max_fails=", &v)) {
+        } else if (p == SRV_MAX_FAILS) {
             if (pc_conf_parse_int(&v, &n) != PC_OK || n > 1000) {
                 return pc_conf_error(cf, "invalid \"%s\": max_fails is 0..1000",
                                      (const char *) a->data);
             }
             tpl.max_fails = (int32_t) n;
-        } else if (param(a, "fail_timeout=", &v)) {
+        } else if (p == SRV_FAIL_TIMEOUT) {
             if (pc_conf_parse_msec(&v, &tpl.fail_timeout) != PC_OK) {
                 return pc_conf_error(cf, "invalid \"%s\": expected a duration",
                                      (const char *) a->data);
             }
-        } else if (pc_str_eq_c(a, "backup")) {
+        } else if (p == SRV_BACKUP) {
+            if (method_no_backup(u)) {
+                return pc_conf_error(cf, "invalid parameter \"backup\" in \"server\": "
+                                     "the \"%s\" balancing method does not support "
+                                     "backup servers", balancer_name(u));
+            }
             tpl.backup = 1;
-        } else if (pc_str_eq_c(a, "down")) {
-            tpl.down = 1;
         } else {
-            return pc_conf_error(cf, "invalid parameter \"%s\" in \"server\"",
-                                 (const char *) a->data);
+            tpl.down = 1;
         }
     }
     return add_peers(cf, u, &cf->node->args[0], &tpl);
@@ -686,6 +764,11 @@ set_method(pc_conf_t *cf, const pc_directive_t *d, void *conf)
         }
     } else {
         u->method = PC_HTTP_BALANCE_RR;
+    }
+    /* servers written before the method: the same rule as in set_server */
+    if (method_no_backup(u) && has_backup(u)) {
+        return pc_conf_error(cf, "the \"%s\" balancing method does not support backup "
+                             "servers", (const char *) name->data);
     }
     return PC_CONF_OK;
 }
