@@ -402,4 +402,40 @@ conf_test_fails(wrap("log_format combined 'x';"), 'log_format', qr/combined|log_
 conf_test_fails(wrap("log_redact_args;"), 'log_redact_args', qr/log_redact_args/, 'log_redact_args without names');
 conf_test_fails(wrap("", "log_format f 'x';"), 'log_format', qr/log_format/, 'log_format in a location');
 
+
+# --- a log_format above the map it names (forward use, as in nginx) -------------------------------
+# The map is read after the format, so nothing is known of its value when
+# the format is compiled: it is free-form text, escaped like any header.
+SKIP: {
+    my $fwd = Test::Portcullis->new(start => 0, conf => "events { }\nhttp {\n    map \$uri \$m { default 1; }\n"
+        . "    server { listen 127.0.0.1:%%PORT%%; location ~ ^/x { } }\n}\n");
+    skip 'regex module (map) not built', 5 if $fwd->run('-t')->{output} =~ /unknown directive "map"|requires the regex module/;
+    $fwd = Test::Portcullis->new(conf => <<'CONF');
+error_log logs/error.log info;
+worker_processes 1;
+events { }
+http {
+    log_format fwd '$fwd_v|$status';
+    log_format fwdj escape=json '{"v":"$fwd_v"}';
+    access_log logs/fwd.log fwd;
+    access_log logs/fwdj.log fwdj;
+    server {
+        listen 127.0.0.1:%%PORT%%;
+        location / { return 200 "ok"; }
+    }
+    map $http_x_v $fwd_v { default "v=$http_x_v"; }
+}
+CONF
+    ok($fwd->alive, 'log_format naming a map defined after it: starts');
+    http_get($fwd->port, '/f', 'X-V' => "q\"uote\\back");
+    my $fl = $fwd->wait_for_log(qr{\|200$}, 5, file => 'logs/fwd.log');
+    is($fl // '', 'v=q\x22uote\x5cback|200', 'the map value is logged, escaped like free-form text');
+    $fl = $fwd->wait_for_log(qr{^\{"v"}, 5, file => 'logs/fwdj.log');
+    my $fj = eval { decode_json($fl // '') };
+    is($fj && $fj->{v}, "v=q\"uote\\back", 'escape=json: the forward value survives JSON decoding');
+    is($fwd->stop, 0, 'exit 0');
+    conf_test_fails(wrap("log_format f '\$fwd_never';\n    log_format g '\$fwd_never';"), "log_format f",
+        qr/unknown variable "\$fwd_never"/, 'a variable defined nowhere: at the first log_format naming it');
+}
+
 done_testing();

@@ -274,4 +274,107 @@ for my $b (@bad) {
     conf_test_fails(rconf($where => $text), $marker, $re, $name);
 }
 
+
+# --- forward references: a variable may be used above its definition (nginx) ----------------------
+# Names are resolved once the whole http block is read: a map (or a named
+# capture) defined further down -- here partly in an include after the
+# servers -- serves the return, log_format, proxy_set_header, limit_req_zone
+# key and map that name it first.  A name nobody defines is still an error,
+# at its first use, once.
+{
+    my $fbe = Test::Portcullis::Backend->new;
+    my $fconf = <<'CONF' =~ s/%%BE%%/$fbe->port/ger;
+error_log logs/error.log info;
+worker_processes 1;
+events { }
+http {
+    log_format fwd "fwd=$mlog uri=$uri";
+    limit_req_zone $mkey zone=fwdz:1m rate=1r/m;
+    server {
+        listen 127.0.0.1:%%PORT%%;
+        access_log logs/fwd.log fwd;
+        location /ret { return 200 "ret=$mret"; }
+        location /px/ { proxy_set_header X-Fwd $mret; proxy_pass http://127.0.0.1:%%BE%%/; }
+        location /chain { return 200 "chain=$ma"; }
+        location /cap/ { return 200 "cap=$fwdcap"; }
+        location ~ ^/capdef/(?<fwdcap>\w+)$ { return 200 "capdef=$fwdcap"; }
+        location /rl { limit_req zone=fwdz; return 200 "rl=$mkey"; }
+        location /self { return 200 "self=[$mself]"; }
+    }
+    map $uri $mret { /ret "fwd-ret"; /px/h "fwd-px"; default "-"; }
+    map $mb $ma { "b-yes" "a-from-b"; default "a-other"; }
+    map $uri $mb { /chain "b-yes"; default "b-no"; }
+    map $arg_u $mkey { default "k-$arg_u"; }
+    map $mself $mself { default "x$mself"; }
+    include conf.d/*.conf;
+}
+CONF
+    my $fpc = Test::Portcullis->new(conf => $fconf,
+        files => { 'conf/conf.d/log.conf' => "map \$uri \$mlog { default \"logged-\$arg_v\"; }\n" });
+    my $fp = $fpc->port;
+    my $fbody = sub { my $r = http_get($fp, $_[0]); $r->{status} == 200 ? $r->{body} : "status $r->{status}" };
+    ok($fpc->alive, 'maps defined after their uses (and in an include after the servers): starts');
+    is($fbody->('/ret'), 'ret=fwd-ret', 'return uses a map defined after it');
+    like($fbody->('/px/h'), qr/^X-Fwd: fwd-px$/mi, 'proxy_set_header uses a map defined after it: the backend sees the value');
+    is($fbody->('/chain'), 'chain=a-from-b', 'a map reads a map defined after it');
+    is($fbody->('/cap/x'), 'cap=', 'a named capture used above its location: empty when that regex did not match');
+    is($fbody->('/capdef/abc'), 'capdef=abc', 'and its value where it matched');
+    is($fbody->('/rl?u=a'), 'rl=k-a', 'limit_req_zone key from a map defined after it');
+    is(http_get($fp, '/rl?u=a')->{status}, 429, 'the same key is limited');
+    is($fbody->('/rl?u=b'), 'rl=k-b', 'another key value is not');
+    my $mark = $fpc->log_mark;
+    is($fbody->('/self'), 'self=[x]', 'a map that uses itself: the inner use is empty, no crash');
+    ok($fpc->wait_for_log(qr/\[error\].*cycle while evaluating variable "\$mself"/, 5, from => $mark),
+       'and the cycle is logged (nginx: "cycle while evaluating variable")');
+    http_get($fp, '/logme?v=42');
+    ok(wait_until(sub { (slurp($fpc->path('logs/fwd.log')) // '') =~ m{^fwd=logged-42 uri=/logme$}m }, 10),
+       'log_format above the map (in an include) logs the map value');
+    # reload: the same forward uses with a changed map value; then one that
+    # no longer defines a name it uses fails and keeps the running config
+    $fpc->write_file('conf/conf.d/log.conf', "map \$uri \$mlog { default \"reloaded-\$arg_v\"; }\n");
+    $fpc->write_conf($fconf =~ s{"fwd-ret"}{"fwd-ret2"}r);
+    ok(defined $fpc->reload, 'reload with forward uses');
+    ok(wait_until(sub { $fbody->('/ret') eq 'ret=fwd-ret2' }, 10), 'the new map value after SIGHUP');
+    http_get($fp, '/after?v=7');
+    ok(wait_until(sub { (slurp($fpc->path('logs/fwd.log')) // '') =~ m{^fwd=reloaded-7 uri=/after$}m }, 10),
+       'and the log_format reaches the new map');
+    $fpc->write_conf($fconf =~ s{map \$uri \$mret }{map \$uri \$mret_gone }r);
+    ok(!defined $fpc->reload, 'reload that no longer defines $mret fails');
+    like($fpc->{reload_error} // '', qr/unknown variable "\$mret" in \S+:10$/,
+         'at the first use of $mret (the return, line 10)');
+    is($fbody->('/ret'), 'ret=fwd-ret2', 'and the running configuration still serves');
+    unlike($fpc->error_log, qr/\[(?:alert|crit)\]/, 'no alert in the error log');
+    is($fpc->stop, 0, 'exit 0');
+    $fbe->stop;
+
+    # -t: a name never defined is an error at its first use, reported once
+    my $unk = "events { }\nhttp {\n    log_format u \"\$fwd_nosuch\";\n    server {\n"
+        . "        listen 127.0.0.1:%%PORT%%;\n        location /a { return 200 \$fwd_nosuch; }\n"
+        . "        location /b { return 200 \$fwd_other; }\n    }\n}\n";
+    conf_test_fails($unk, 'log_format u', qr/unknown variable "\$fwd_nosuch"/,
+        'an undefined variable: the line of its first use');
+    conf_test_fails($unk, 'location /b', qr/unknown variable "\$fwd_other"/,
+        'every undefined variable is reported');
+    my $t = Test::Portcullis->new(conf => $unk, start => 0);
+    my $out = $t->run('-t')->{output};
+    my $n = () = $out =~ /unknown variable "\$fwd_nosuch"/g;
+    is($n, 1, 'a name used twice is reported once');
+    # a name used before, then defined twice: the second map is a duplicate
+    conf_test_fails("events { }\nhttp {\n    server {\n        listen 127.0.0.1:%%PORT%%;\n"
+        . "        location / { return 200 \$fwd_dup; }\n    }\n    map \$uri \$fwd_dup { default 1; }\n"
+        . "    map \$args \$fwd_dup { default 2; }\n}\n", 'map $args', qr/already exists/,
+        'used first, then two maps of that name: the second is a duplicate');
+    # a named capture used first, then a map of the same name: a clash
+    conf_test_fails("events { }\nhttp {\n    server {\n        listen 127.0.0.1:%%PORT%%;\n"
+        . "        location / { return 200 \$fwd_c; }\n        location ~ ^/(?<fwd_c>x) { }\n    }\n"
+        . "    map \$uri \$fwd_c { default 1; }\n}\n", 'map $uri', qr/already exists/,
+        'used first, defined by a capture, then by a map: a duplicate');
+    # a map whose block is rejected: no second error for its earlier uses
+    my $badmap = "events { }\nhttp {\n    server {\n        listen 127.0.0.1:%%PORT%%;\n"
+        . "        location / { return 200 \$fwd_bad; }\n    }\n    map \$uri \$fwd_bad { a 1 2; }\n}\n";
+    conf_test_fails($badmap, 'a 1 2', qr/invalid map entry/, 'a rejected map entry');
+    $t = Test::Portcullis->new(conf => $badmap, start => 0);
+    unlike($t->run('-t')->{output}, qr/unknown variable/, 'and no follow-on "unknown variable" for its uses');
+}
+
 done_testing();

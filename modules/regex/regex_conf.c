@@ -39,7 +39,8 @@ is_name_char(u_char c)
 
 /* The variable of a named group: an existing named-capture variable is
  * shared by every pattern that uses the name; any other variable of that
- * name is a conflict. */
+ * name is a conflict.  A name only used so far (forward) is not a
+ * variable yet: the group defines it. */
 static pc_rc_t
 name_var(pc_conf_t *cf, pc_regex_main_conf_t *mcf, const pc_str_t *name,
     const pc_str_t *src, uint32_t *index)
@@ -228,7 +229,9 @@ map_finish(pc_conf_t *cf, pc_regex_map_t *map, pc_array_t *exact, pc_array_t *re
     return PC_OK;
 }
 
-/* $dst: a new variable name. */
+/* $dst: a new variable name.  A name only used so far (a `return $dst`
+ * above the map) is not known to pc_http_var_find: the map defines it,
+ * filling the forward entry; a second map of that name is refused. */
 static const char *
 map_target(pc_conf_t *cf, pc_regex_map_t *map)
 {
@@ -284,8 +287,13 @@ set_map(pc_conf_t *cf, const pc_directive_t *d, void *conf)
             rc = PC_ERROR;
     }
     cf->node = node;
-    if (rc != PC_OK || map_finish(cf, map, &exact, &regex) != PC_OK)
-        return PC_CONF_ERROR;
+    if (rc == PC_OK)
+        rc = map_finish(cf, map, &exact, &regex);
+    /* $dst is defined even when an entry was rejected (reported above; the
+     * load fails, so the map never runs): its uses, before or after this
+     * block, need no second error.  Defined only now, after the entries,
+     * so that a value naming $dst itself is a forward use, whose cycle
+     * fwd_get catches at run time (nginx: "cycle while evaluating"). */
     map->index = mcf->nmaps++;
     map->mcf = mcf;
     map->name.data = pc_pstrdup(cf->pool, map->name.data, map->name.len);
@@ -293,7 +301,7 @@ set_map(pc_conf_t *cf, const pc_directive_t *d, void *conf)
         || pc_http_var_define(cf, &map->name, pc_regex_map_var, (uintptr_t) map,
                               PC_VAR_NOCACHE) == NULL)
         return "out of memory";
-    return PC_CONF_OK;
+    return rc == PC_OK ? PC_CONF_OK : PC_CONF_ERROR;
 }
 
 /* ---------------------------------------------------------------------

@@ -381,8 +381,9 @@ pc_http_location_t *pc_http_find_location(pc_http_server_t *s, const pc_str_t *u
  * variables *suffix gets the rest ("http_user_agent" → "user_agent"). */
 const pc_http_variable_t *pc_http_var_find(const pc_str_t *name, pc_str_t *suffix);
 
-/* Compile "text $var ${var}text" into a template (cycle pool).  Unknown
- * variables are config errors.  NULL after pc_conf_error. */
+/* Compile "text $var ${var}text" into a template (cycle pool).  A
+ * variable not known yet is a forward use (pc_http_var_use).  NULL after
+ * pc_conf_error. */
 pc_http_template_t *pc_http_template_compile(pc_conf_t *cf, const pc_str_t *src);
 
 /* Evaluate into r->pool (or return the constant text without copying). */
@@ -396,11 +397,31 @@ bool pc_http_template_const(const pc_http_template_t *t, pc_str_t *text);
  * Variables defined by the configuration itself (a map's $dst, a regex's
  * named captures): they live in the cycle being loaded (cf->pool) and are
  * found by pc_http_var_find after every module's static table.  Define a
- * name only after checking that pc_http_var_find does not know it yet.
- * Returns the new row (cycle pool), or NULL on ENOMEM.
+ * name only after checking that pc_http_var_find does not know it yet (a
+ * name only used so far is not known: the definition fills its forward
+ * entry, see pc_http_var_use).  Returns the row (cycle pool), or NULL on
+ * ENOMEM.
  */
 const pc_http_variable_t *pc_http_var_define(pc_conf_t *cf, const pc_str_t *name,
     pc_http_var_get_pt get, uintptr_t data, unsigned flags);
+
+/*
+ * A use of variable name by the configuration (templates, log formats):
+ * as pc_http_var_find, but a name nobody knows yet is a forward use, as in
+ * nginx: it is recorded (first use: cf->node) and answered with a
+ * stand-in row (*forward true) whose getter calls whatever is defined
+ * under that name later, through one indirection.  Nothing about such a
+ * value is known when the use is compiled: its flags are PC_VAR_NOCACHE
+ * only (free-form text, never PC_VAR_PLAIN, never a prefix).  NULL only
+ * after pc_conf_error (ENOMEM).  Lenient lookups use pc_http_var_find.
+ */
+const pc_http_variable_t *pc_http_var_use(pc_conf_t *cf, const pc_str_t *name,
+    pc_str_t *suffix, bool *forward);
+
+/* At the end of the http block: every name used but never defined is a
+ * config error `unknown variable "$NAME"` at its first use, each name
+ * once.  PC_OK, or PC_ERROR when something was reported. */
+pc_rc_t pc_http_var_check_forward(pc_conf_t *cf);
 
 /* Forget the variables an earlier configuration defined, so that a new
  * load starts from the static tables only.  Idempotent for one cycle;

@@ -957,7 +957,9 @@ init_conf(pc_conf_t *cf)
         pc_conf_error(cf, "out of memory");
         return PC_ERROR;
     }
-    return PC_OK;
+    /* Every directive is read: a variable used but never defined (maps
+     * may follow their uses, as in nginx) is an error at its first use. */
+    return pc_http_var_check_forward(cf);
 }
 
 static void

@@ -247,7 +247,11 @@ static const struct { const char *name; uint8_t d, uri, fixed; } log_var_info[] 
 };
 
 /* Append a variable segment for name; lenient: unknown → empty literal
- * (the built-in json format names variables of optional modules). */
+ * (the built-in json format names variables of optional modules), else a
+ * name not defined yet is a forward use (a map further down): it is read
+ * as free-form text, escaped and shortened like any other, whatever the
+ * name (log_var_info describes the variables built in, not a map that
+ * happens to share a name). */
 static const char *
 add_var_seg(pc_conf_t *cf, pc_array_t *segs, const pc_str_t *name, int lenient,
     int raw)
@@ -255,14 +259,12 @@ add_var_seg(pc_conf_t *cf, pc_array_t *segs, const pc_str_t *name, int lenient,
     log_seg_t *sg;
     size_t i;
     pc_str_t suffix = pc_null_string;
-    const pc_http_variable_t *v = pc_http_var_find(name, &suffix);
+    bool forward = false;
+    const pc_http_variable_t *v = lenient ? pc_http_var_find(name, &suffix)
+                                          : pc_http_var_use(cf, name, &suffix, &forward);
 
-    if (v == NULL) {
-        if (lenient)
-            return PC_CONF_OK;
-        return pc_conf_error(cf, "unknown variable \"$%.*s\"", (int) name->len,
-            name->data);
-    }
+    if (v == NULL)
+        return lenient ? PC_CONF_OK : PC_CONF_ERROR;
     if ((sg = pc_array_push(segs)) == NULL)
         return "out of memory";
     sg->var = v;
@@ -270,7 +272,8 @@ add_var_seg(pc_conf_t *cf, pc_array_t *segs, const pc_str_t *name, int lenient,
     sg->raw = raw;
     sg->plain = (v->flags & PC_VAR_PLAIN) != 0;
     sg->fixed = sg->plain || raw;
-    for (i = 0; !(v->flags & PC_VAR_PREFIX) && i < pc_nelems(log_var_info); i++) {
+    for (i = 0; !forward && !(v->flags & PC_VAR_PREFIX) && i < pc_nelems(log_var_info);
+         i++) {
         if (strcmp(v->name, log_var_info[i].name) == 0) {
             sg->direct = log_var_info[i].d;
             sg->uri = log_var_info[i].uri;

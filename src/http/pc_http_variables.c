@@ -13,6 +13,14 @@
  * `const pc_str_t *` holding the rest of the name as written ("user_agent")
  * instead of the row's data; the pointed-to string lives as long as the
  * template (or the call, for pc_http_var_value).
+ *
+ * Forward references: as in nginx, a variable the configuration defines
+ * (a map's $dst, a named capture) may be used before its definition.  A
+ * use of a name nobody knows yet records a pending entry in the list of
+ * defined variables (pc_http_var_use) and compiles to a call through that
+ * entry (fwd_get); the definition fills the entry in place; the end of
+ * the http block reports every entry still pending
+ * (pc_http_var_check_forward).
  */
 #include <unistd.h>
 #include <arpa/inet.h>
@@ -48,43 +56,76 @@ struct pc_http_template_s {
  * configured, and a worker only ever serves the cycle it was forked with,
  * so one list per process is enough; it is emptied when a new load begins
  * and when its pool goes.
+ *
+ * An entry is pending while the name has been used (pc_http_var_use) but
+ * not defined yet: var.get is NULL and `use` is the first use's node.
+ * Uses compiled then call `fwd` (fwd_get with the entry as data), which
+ * keeps working once pc_http_var_define fills `var` in place.
  */
 typedef struct dyn_var_s {
-    pc_http_variable_t   var;
-    struct dyn_var_s    *next;
+    pc_http_variable_t     var;     /* the definition (get NULL: pending) */
+    pc_http_variable_t     fwd;     /* stand-in for uses before it        */
+    const pc_conf_node_t  *use;     /* first use while pending: FILE:LINE */
+    unsigned               pending:1;
+    unsigned               busy:1;  /* fwd_get is evaluating it: a cycle  */
+    struct dyn_var_s      *next;
 } dyn_var_t;
 
-static const pc_pool_t *dyn_owner;
-static dyn_var_t       *dyn_vars;
+static const pc_pool_t  *dyn_owner;
+static const pc_cycle_t *dyn_cycle;     /* the load: a pool may hold several */
+static dyn_var_t        *dyn_vars;
+
+/* The list belongs to the load cf is configuring. */
+static bool
+dyn_current(const pc_conf_t *cf)
+{
+    return dyn_owner == cf->pool && dyn_cycle == cf->cycle;
+}
 
 static void
 dyn_forget(void *pool)
 {
     if (dyn_owner == pool) {
         dyn_owner = NULL;
+        dyn_cycle = NULL;
         dyn_vars = NULL;
     }
 }
 
 /* Contract: see pc_http.h.  Registers a cleanup on cf->pool the first
- * time it is called for that pool. */
+ * time it is called for that pool.  A new cycle in the same pool (unit
+ * tests load several configurations into one) starts a new list too, so
+ * that no pending name of an earlier load leaks into the next one. */
 pc_rc_t
 pc_http_var_begin(pc_conf_t *cf)
 {
-    if (dyn_owner == cf->pool)
+    if (dyn_current(cf))
         return PC_OK;
-    if (pc_pool_cleanup_add(cf->pool, dyn_forget, cf->pool) != PC_OK)
+    if (dyn_owner != cf->pool
+        && pc_pool_cleanup_add(cf->pool, dyn_forget, cf->pool) != PC_OK)
         return PC_ERROR;
     dyn_owner = cf->pool;
+    dyn_cycle = cf->cycle;
     dyn_vars = NULL;
     return PC_OK;
 }
 
-/* Contract: see pc_http.h.  The name is copied (NUL-terminated) into
- * cf->pool; the caller has checked that it is not taken. */
-const pc_http_variable_t *
-pc_http_var_define(pc_conf_t *cf, const pc_str_t *name, pc_http_var_get_pt get,
-    uintptr_t data, unsigned flags)
+/* The entry called name (case-insensitive), pending or not; NULL if none. */
+static dyn_var_t *
+dyn_lookup(const pc_str_t *name)
+{
+    dyn_var_t *dv;
+
+    for (dv = dyn_vars; dv != NULL; dv = dv->next)
+        if (strlen(dv->var.name) == name->len
+            && pc_strncasecmp((const u_char *) dv->var.name, name->data, name->len) == 0)
+            return dv;
+    return NULL;
+}
+
+/* A new entry called name (copied, NUL-terminated) at the list's end. */
+static dyn_var_t *
+dyn_add(pc_conf_t *cf, const pc_str_t *name)
 {
     dyn_var_t *dv, **tail;
     u_char *copy;
@@ -95,22 +136,121 @@ pc_http_var_define(pc_conf_t *cf, const pc_str_t *name, pc_http_var_get_pt get,
     copy = pc_pstrdup(cf->pool, name->data, name->len);
     if (dv == NULL || copy == NULL)
         return NULL;
-    dv->var = (pc_http_variable_t) { (const char *) copy, get, data, flags };
+    dv->var.name = (const char *) copy;
     for (tail = &dyn_vars; *tail != NULL; tail = &(*tail)->next) { }
     *tail = dv;
+    return dv;
+}
+
+/* Contract: see pc_http.h.  The name is copied (NUL-terminated) into
+ * cf->pool; the caller has checked that it is not taken.  A pending
+ * entry of that name (an earlier use) is filled in place, so the uses
+ * compiled before now reach this definition. */
+const pc_http_variable_t *
+pc_http_var_define(pc_conf_t *cf, const pc_str_t *name, pc_http_var_get_pt get,
+    uintptr_t data, unsigned flags)
+{
+    dyn_var_t *dv;
+    u_char *copy;
+
+    if (pc_http_var_begin(cf) != PC_OK)
+        return NULL;
+    dv = dyn_lookup(name);
+    if (dv == NULL || !dv->pending) {
+        dv = dyn_add(cf, name);
+    } else if ((copy = pc_pstrdup(cf->pool, name->data, name->len)) != NULL) {
+        dv->var.name = (const char *) copy;     /* the definition's spelling */
+    } else {
+        return NULL;
+    }
+    if (dv == NULL)
+        return NULL;
+    dv->var.get = get;
+    dv->var.data = data;
+    dv->var.flags = flags;
+    dv->pending = 0;
+    dv->use = NULL;
     return &dv->var;
 }
 
+/* A defined (not pending) variable called name, or NULL. */
 static const pc_http_variable_t *
 dyn_find(const pc_str_t *name)
 {
-    const dyn_var_t *dv;
+    const dyn_var_t *dv = dyn_lookup(name);
 
-    for (dv = dyn_vars; dv != NULL; dv = dv->next)
-        if (strlen(dv->var.name) == name->len
-            && pc_strncasecmp((const u_char *) dv->var.name, name->data, name->len) == 0)
-            return &dv->var;
-    return NULL;
+    return dv != NULL && !dv->pending ? &dv->var : NULL;
+}
+
+/*
+ * The getter of a use compiled before the definition (data: the entry).
+ * Every reference cycle of variables has such a use (a use of an already
+ * defined name cannot point forward), so the busy flag catches each one:
+ * like nginx, a cycle logs an error and the variable is empty.
+ */
+static pc_rc_t
+fwd_get(pc_http_request_t *r, pc_str_t *out, uintptr_t data)
+{
+    dyn_var_t *dv = (dyn_var_t *) data;
+    pc_rc_t rc;
+
+    if (dv->var.get == NULL)
+        return PC_DECLINED;         /* never defined: the load failed */
+    if (dv->busy) {
+        pc_log(PC_LOG_ERR, 0, "cycle while evaluating variable \"$%s\"", dv->var.name);
+        return PC_DECLINED;
+    }
+    dv->busy = 1;
+    rc = dv->var.get(r, out, dv->var.data);
+    dv->busy = 0;
+    return rc;
+}
+
+/* Contract: see pc_http.h. */
+const pc_http_variable_t *
+pc_http_var_use(pc_conf_t *cf, const pc_str_t *name, pc_str_t *suffix, bool *forward)
+{
+    const pc_http_variable_t *v = pc_http_var_find(name, suffix);
+    dyn_var_t *dv;
+
+    *forward = false;
+    if (v != NULL)
+        return v;
+    dv = dyn_current(cf) ? dyn_lookup(name) : NULL;
+    if (dv == NULL) {
+        if ((dv = dyn_add(cf, name)) == NULL) {
+            pc_conf_error(cf, "out of memory");
+            return NULL;
+        }
+        dv->pending = 1;
+        dv->use = cf->node;
+        /* generic: no flag promises anything of the value to come */
+        dv->fwd = (pc_http_variable_t) { dv->var.name, fwd_get, (uintptr_t) dv,
+                                         PC_VAR_NOCACHE };
+    }
+    if (suffix)
+        *suffix = (pc_str_t) pc_null_string;
+    *forward = true;
+    return &dv->fwd;
+}
+
+/* Contract: see pc_http.h.  Each name once, at its first use. */
+pc_rc_t
+pc_http_var_check_forward(pc_conf_t *cf)
+{
+    dyn_var_t *dv;
+    pc_rc_t rc = PC_OK;
+
+    if (!dyn_current(cf))
+        return PC_OK;
+    for (dv = dyn_vars; dv != NULL; dv = dv->next) {
+        if (!dv->pending)
+            continue;
+        pc_conf_error_at(cf, dv->use, "unknown variable \"$%s\"", dv->var.name);
+        dv->use = NULL;             /* the tree is not kept after the load */
+        rc = PC_ERROR;
+    }
+    return rc;
 }
 
 static bool
@@ -234,6 +374,7 @@ push_var(pc_conf_t *cf, pc_array_t *segs, const u_char *text, size_t tlen,
 {
     const pc_http_variable_t *v;
     pc_str_t suffix;
+    bool forward;
     seg_t *sg;
 
     if (name->len == 0) {
@@ -241,12 +382,10 @@ push_var(pc_conf_t *cf, pc_array_t *segs, const u_char *text, size_t tlen,
                       (const char *) src->data);
         return PC_ERROR;
     }
-    v = pc_http_var_find(name, &suffix);
-    if (v == NULL) {
-        pc_conf_error(cf, "unknown variable \"$%.*s\"", (int) name->len,
-                      (const char *) name->data);
+    /* a name not defined yet is a forward use, checked at the end */
+    v = pc_http_var_use(cf, name, &suffix, &forward);
+    if (v == NULL)
         return PC_ERROR;
-    }
     sg = pc_array_push(segs);
     if (sg == NULL)
         return PC_ERROR;
@@ -267,8 +406,10 @@ push_var(pc_conf_t *cf, pc_array_t *segs, const u_char *text, size_t tlen,
 
 /*
  * Contract: compiles src ("text $var ${var}text") into a template in the
- * cycle pool; src is copied.  Rejects an unknown variable and a '$' not
- * followed by a name, with pc_conf_error at cf->node.  NULL on error.
+ * cycle pool; src is copied.  Rejects a '$' not followed by a name, with
+ * pc_conf_error at cf->node.  A variable not defined yet is a forward use
+ * (pc_http_var_use), reported by pc_http_var_check_forward if it stays
+ * undefined.  NULL on error.
  */
 pc_http_template_t *
 pc_http_template_compile(pc_conf_t *cf, const pc_str_t *src)
