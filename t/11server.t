@@ -59,6 +59,12 @@ conf_test_fails(srv("        listen 127.0.0.1:99999;"), 'listen 127.0.0.1:99999'
 conf_test_fails(srv("        listen 127.0.0.1:%%PORT2%% bogus_flag;"), 'bogus_flag', qr/bogus_flag/, 'listen unknown parameter');
 conf_test_fails(srv("        listen 127.0.0.1:%%PORT2%% backlog=0;"), 'backlog=0', qr/backlog/, 'listen backlog=0');
 conf_test_fails(srv("        listen 127.0.0.1:%%PORT2%% backlog=lots;"), 'backlog=lots', qr/backlog/, 'listen backlog=lots');
+conf_test_fails(srv("        listen 127.0.0.1:%%PORT2%% backlog=5 backlog=6;"), 'backlog=5 backlog=6',
+    qr/duplicate parameter "backlog=6"/, 'listen backlog= twice');
+conf_test_fails(srv("        listen 127.0.0.1:%%PORT2%% reuseport reuseport;"), 'reuseport reuseport',
+    qr/duplicate parameter "reuseport"/, 'listen reuseport twice');
+conf_test_fails(srv("        listen 127.0.0.1:%%PORT2%% default_server default_server;"), 'default_server default_server',
+    qr/duplicate parameter "default_server"/, 'listen default_server twice');
 conf_test_fails(srv("        listen 300.1.1.1:80;"), '300.1.1.1', qr/listen|300\.1\.1\.1/, 'listen invalid address');
 conf_test_fails(srv("        listen;"), 'listen;', qr/listen/, 'listen without arguments');
 conf_test_fails(<<'CONF', 'second', qr/default/, 'two default_server on one address');

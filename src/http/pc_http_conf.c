@@ -526,12 +526,15 @@ set_listen(pc_conf_t *cf, const pc_directive_t *d, void *conf)
     if ((err = parse_listen_addr(cf, &ss, &len)) != PC_CONF_OK)
         return err;
     for (i = 1; i < cf->node->nargs; i++) {
-        if (strcmp(argc(cf, i), "ssl") == 0) {
-            flags |= LISTEN_SSL;
-        } else if (strcmp(argc(cf, i), "default_server") == 0) {
-            flags |= LISTEN_DEFAULT;
-        } else if (strcmp(argc(cf, i), "reuseport") == 0) {
-            flags |= LISTEN_REUSEPORT;
+        unsigned flag = strcmp(argc(cf, i), "ssl") == 0 ? LISTEN_SSL
+                        : strcmp(argc(cf, i), "default_server") == 0 ? LISTEN_DEFAULT
+                        : strcmp(argc(cf, i), "reuseport") == 0 ? LISTEN_REUSEPORT : 0;
+
+        /* SPEC §3: a duplicate is an error, not "the last one wins" */
+        if ((flag != 0 && (flags & flag)) || (backlog >= 0 && has_prefix(arg(cf, i), "backlog=")))
+            return pc_conf_error(cf, "duplicate parameter \"%s\"", argc(cf, i));
+        if (flag != 0) {
+            flags |= flag;
         } else if (has_prefix(arg(cf, i), "backlog=")) {
             v.data = arg(cf, i)->data + 8;
             v.len = arg(cf, i)->len - 8;
