@@ -57,11 +57,13 @@ http {
         listen 127.0.0.1:%%PORT2%% ssl;
         server_name localhost;
         ssl_verify_client optional;
+        proxy_set_header X-Client-Serial \$ssl_client_serial;
         location / { return 200 "$vars"; }
         location /up/ {
             proxy_pass http://127.0.0.1:$bport;
             proxy_set_header X-Client-DN \$ssl_client_s_dn;
         }
+        location /own/ { proxy_pass http://127.0.0.1:$bport; proxy_set_header X-Other 1; }
     }
     server {
         listen 127.0.0.1:%%PORT3%% ssl;
@@ -171,6 +173,17 @@ sub upstream_header {
     is_deeply(upstream_header($r, 'Client-Cert-Chain'), [], 'spoofed Client-Cert-Chain stripped');
     is_deeply(upstream_header($r, 'X-Client-DN'), [],
         'a header filled from $ssl_client_* is stripped when the variable is empty');
+
+    # a location with its own proxy_set_header list replaces the server's
+    # (as nginx), but what the server fills from $ssl_client_* stays
+    # stripped there: the client cannot spoof it
+    $r = tls_get($opt, '/own/x', cert => 'client1', headers => ['X-Client-Serial' => 'spoof', 'x-client-serial' => 'spoof2']);
+    is($r->{status}, 200, 'location with its own proxy_set_header list: proxied');
+    is_deeply(upstream_header($r, 'X-Other'), ['1'], 'its own list applies');
+    ok(!grep({ /spoof/ } @{ upstream_header($r, 'X-Client-Serial') }, @{ upstream_header($r, 'x-client-serial') }),
+        'a header the server fills from $ssl_client_* is stripped even where the list was replaced');
+    $r = tls_get($opt, '/up/x', cert => 'client1', headers => ['X-Client-Serial' => 'spoof']);
+    ok(!grep({ /spoof/ } @{ upstream_header($r, 'X-Client-Serial') }), '... in every location of the server');
 
     $r = http_get($plain, '/x', 'Client-Cert' => ':c3Bvb2Y=:', 'Client-Cert-Chain' => ':eA==:');
     is($r->{status}, 200, 'plain HTTP: proxied');

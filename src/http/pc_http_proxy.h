@@ -48,6 +48,9 @@ typedef struct {
 
     pc_array_t           *set_headers;   /* pc_http_proxy_header_t; own or inherited */
     pc_array_t           *hide_headers;  /* pc_str_t; own or inherited          */
+    pc_array_t           *ssl_names;     /* pc_str_t: every name a proxy_set_header
+                                          * here or above fills from $ssl_client_*,
+                                          * even from a list this one replaced */
     pc_msec_t             connect_timeout;
     pc_msec_t             read_timeout;
     pc_msec_t             send_timeout;

@@ -121,6 +121,69 @@ create_conf(pc_conf_t *cf, pc_scope_e scope)
     return plcf;
 }
 
+/* Does a proxy_set_header value read a $ssl_client_* variable?  (Names
+ * ignore case, ${...} braces allowed.) */
+static bool
+reads_ssl_client(const pc_str_t *v)
+{
+    static const char  prefix[] = "ssl_client_";
+    size_t             i, j, n = sizeof(prefix) - 1;
+
+    for (i = 0; i < v->len; i++) {
+        if (v->data[i] != '$') {
+            continue;
+        }
+        j = i + 1 < v->len && v->data[i + 1] == '{' ? i + 2 : i + 1;
+        if (v->len - j >= n && pc_strncasecmp(v->data + j, (const u_char *) prefix, n) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+static bool
+name_in(const pc_array_t *a, const pc_str_t *name)
+{
+    const pc_str_t *n = a != NULL ? a->elts : NULL;
+    uint32_t        i;
+
+    for (i = 0; n != NULL && i < a->nelts; i++) {
+        if (pc_str_caseeq(&n[i], name)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* conf->ssl_names: its own (set_header) and every one of prev's. */
+static pc_rc_t
+merge_ssl_names(pc_conf_t *cf, const pc_http_proxy_loc_conf_t *prev,
+    pc_http_proxy_loc_conf_t *conf)
+{
+    const pc_str_t *n;
+    pc_str_t       *e;
+    uint32_t        i;
+
+    if (prev->ssl_names == NULL || prev->ssl_names == conf->ssl_names) {
+        return PC_OK;
+    }
+    if (conf->ssl_names == NULL) {
+        conf->ssl_names = prev->ssl_names;
+        return PC_OK;
+    }
+    n = prev->ssl_names->elts;
+    for (i = 0; i < prev->ssl_names->nelts; i++) {
+        if (!name_in(conf->ssl_names, &n[i])) {
+            if ((e = pc_array_push(conf->ssl_names)) == NULL) {
+                pc_conf_error(cf, "out of memory");
+                return PC_ERROR;
+            }
+            *e = n[i];
+        }
+    }
+    return PC_OK;
+}
+
 static pc_rc_t
 merge_conf(pc_conf_t *cf, void *parent, void *child)
 {
@@ -147,9 +210,13 @@ merge_conf(pc_conf_t *cf, void *parent, void *child)
     }
     PC_CONF_MERGE(conf->timeout_header_max, prev->timeout_header_max,
                   PC_MSEC_UNSET, 0);
-    /* A context's own list replaces the inherited one, as in nginx. */
+    /* A context's own list replaces the inherited one, as in nginx; the
+     * names filled from $ssl_client_* stay stripped all the same. */
     if (conf->set_headers == NULL) {
         conf->set_headers = prev->set_headers;
+    }
+    if (merge_ssl_names(cf, prev, conf) != PC_OK) {
+        return PC_ERROR;
     }
     if (conf->hide_headers == NULL) {
         conf->hide_headers = prev->hide_headers;
@@ -226,6 +293,7 @@ set_header(pc_conf_t *cf, const pc_directive_t *d, void *conf)
     pc_http_proxy_loc_conf_t *plcf = conf;
     pc_http_proxy_header_t   *h;
     const pc_str_t           *name = &cf->node->args[0], *value = &cf->node->args[1];
+    pc_str_t                 *n;
     uint32_t                  i;
 
     PC_UNUSED(d);
@@ -267,6 +335,18 @@ set_header(pc_conf_t *cf, const pc_directive_t *d, void *conf)
     }
     h->name = *name;
     h->value = NULL;
+    if (reads_ssl_client(value) && !name_in(plcf->ssl_names, name)) {
+        if (plcf->ssl_names == NULL
+            && ((plcf->ssl_names = pc_palloc(cf->pool, sizeof(pc_array_t))) == NULL
+                || pc_array_init(plcf->ssl_names, cf->pool, 2, sizeof(pc_str_t)) != PC_OK))
+        {
+            return "failed: out of memory";
+        }
+        if ((n = pc_array_push(plcf->ssl_names)) == NULL) {
+            return "failed: out of memory";
+        }
+        *n = *name;
+    }
     if (value->len != 0) {
         h->value = pc_http_template_compile(cf, value);
         if (h->value == NULL) {

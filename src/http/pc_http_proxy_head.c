@@ -183,6 +183,31 @@ is_set(const pc_http_proxy_loc_conf_t *plcf, const u_char *a, size_t alen)
     return false;
 }
 
+/*
+ * Whether a proxy_set_header of this location or of a level above fills
+ * the field a[0 .. alen) from a $ssl_client_* variable.  The client's field
+ * is dropped even when this location's own list (which replaced the
+ * server's, as in nginx) does not set it: SPEC §4 tls, a client can never
+ * spoof what the proxy derives from its certificate.
+ */
+static bool
+is_ssl_name(const pc_http_proxy_loc_conf_t *plcf, const u_char *a, size_t alen)
+{
+    const pc_str_t *n;
+    uint32_t        i;
+
+    if (plcf->ssl_names == NULL) {
+        return false;
+    }
+    n = plcf->ssl_names->elts;
+    for (i = 0; i < plcf->ssl_names->nelts; i++) {
+        if (name_eq(a, alen, (const char *) n[i].data, n[i].len)) {
+            return true;
+        }
+    }
+    return false;
+}
+
 static u_char *field(u_char *p, const u_char *name, size_t nlen, const u_char *value,
     size_t vlen);
 
@@ -283,6 +308,7 @@ skip_field(pc_http_request_t *r, const pc_http_proxy_loc_conf_t *plcf,
                && name_eq(name, f->name_len, (const char *) plcf->timeout_header.data,
                           plcf->timeout_header.len))
            || is_set(plcf, name, f->name_len)
+           || is_ssl_name(plcf, name, f->name_len)
            || is_module_set(r, name, f->name_len);
 }
 
