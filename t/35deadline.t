@@ -28,6 +28,7 @@ events { }
 http {
     proxy_read_timeout 5s;
     upstream two { server 127.0.0.1:$H1 max_fails=0; server 127.0.0.1:$H2 max_fails=0; }
+    upstream hp { server 127.0.0.1:$H1; server 127.0.0.1:$H2; }
     server {
         listen 127.0.0.1:%%PORT%%;
         proxy_request_timeout_header X-Request-Timeout max=800ms;
@@ -36,6 +37,7 @@ http {
         location /off/   { proxy_request_timeout_header off; proxy_pass http://127.0.0.1:$O; }
         location /two/   { proxy_request_timeout_header X-Request-Timeout; proxy_read_timeout 400ms; proxy_pass http://two; }
         location /ct/    { proxy_connect_timeout 5s; proxy_pass http://127.0.0.1:$X; }
+        location /hp/    { proxy_pass http://hp; }
     }
     server {
         listen 127.0.0.1:%%PORT2%%;
@@ -103,6 +105,19 @@ sub ms { my ($v) = @_; return defined $v && $v =~ /^(\d+)ms$/ ? $1 : -1 }
     is(scalar(@r1) + scalar(@r2), 2, 'both servers tried');
     my @budgets = sort { $a <=> $b } map { ms((map { $_->[1] } grep { lc($_->[0]) eq 'x-request-timeout' } @{ $_->{hlist} })[0]) } @r1, @r2;
     ok(@budgets == 2 && $budgets[0] <= 250 && $budgets[1] > 450, "the second attempt gets what is left (@budgets ms)");
+}
+{
+    # a client's short deadline is its own budget, not the server's health:
+    # with max_fails=1 (the default) two such 504s must not take both
+    # servers of the upstream out (503 "no live upstreams" for everyone)
+    my $mark = $pc->log_mark;
+    my $before = scalar($h1->requests) + scalar($h2->requests);
+    my @st = map { http_request($p, path => "/hp/$_", headers => ['X-Request-Timeout' => '100ms'], timeout => 10) } 1 .. 3;
+    is(join(',', map { $_->{status} } @st), '504,504,504', 'three requests past their own deadline: 504 each');
+    unlike($st[2]{body} // '', qr/no live upstreams/, 'the servers were not taken out by them');
+    ok(wait_until(sub { scalar($h1->requests) + scalar($h2->requests) - $before == 3 }, 5),
+        'each reached one server, and no other was tried with a spent budget');
+    ok(!$pc->log_lines(qr/temporarily disabled/, from => $mark), 'no server disabled');
 }
 {
     my $t0 = time();

@@ -487,7 +487,7 @@ px_fail(pc_http_proxy_ctx_t *ctx, pc_http_proxy_phase_e phase, int err,
     pc_http_proxy_kind_e kind, const char *what)
 {
     pc_http_proxy_attempt_t *att = pc_http_proxy_cur(ctx);
-    bool          stale;
+    bool          stale, spent;
     int           peer = ctx->peer;
 
     /* not for a non-idempotent request once its bytes were written: the
@@ -512,9 +512,13 @@ px_fail(pc_http_proxy_ctx_t *ctx, pc_http_proxy_phase_e phase, int err,
         (void) px_attempt(ctx);
         return PC_DONE;
     }
+    /* The client's own deadline (proxy_request_timeout_header) ran out:
+     * its budget, not the peer's health -- counting it would let one
+     * client take every server out -- and no budget left for another. */
+    spent = kind == PX_ERR_TIMEOUT && ctx->deadline > 0 && PX_NOW >= ctx->deadline;
     /* a reused connection dying before any response byte says nothing
      * about the peer's health (it closed an idle connection) */
-    if (peer >= 0 && !(att->reused && !ctx->resp_any && kind == PX_ERR_ERROR)
+    if (peer >= 0 && !spent && !(att->reused && !ctx->resp_any && kind == PX_ERR_ERROR)
         && pc_http_balancer_fail(&ctx->rt->bal, (uint32_t) peer, PX_NOW))
     {
         const pc_http_upstream_peer_t *pp = &ctx->u->sorted[peer];
@@ -528,7 +532,7 @@ px_fail(pc_http_proxy_ctx_t *ctx, pc_http_proxy_phase_e phase, int err,
         pc_http_upstream_health_changed();
     }
     ctx->reason = px_reason(phase, err, kind);
-    if (px_can_next(ctx, kind, att->status)) {
+    if (!spent && px_can_next(ctx, kind, att->status)) {
         (void) px_attempt(ctx);
         return PC_DONE;
     }
