@@ -84,6 +84,9 @@ my $p = http_get($plain, '/ok');
 is($p->{status}, 200, 'same server over plain HTTP: 200');
 is(sts($p), undef, 'no Strict-Transport-Security over plain HTTP (RFC 6797 7.2)');
 is(sts(http_get($plain, '/nothing')), undef, 'nor on plain-HTTP errors');
+is(http_get($plain, '/up/own')->{status}, 200, 'proxied over plain HTTP');
+is(sts(http_get($plain, '/up/own')), undef, "an upstream's own header is removed over plain HTTP too");
+is(sts(http_get($plain, '/override/own')), undef, '... with override as well');
 
 # --- https_redirect ------------------------------------------------------------------------------
 my $r = http_get($redir, '/a/b?x=1&y=2', _host => 'example.test');

@@ -6,7 +6,8 @@
  *   host must not send it over plain HTTP) and on every status, errors
  *   included: a header filter sees every response, the proxy-generated
  *   ones too.  An upstream's own Strict-Transport-Security is kept unless
- *   `override`.
+ *   `override` -- over TLS: over plain HTTP it is removed, whatever the
+ *   configuration (the same RFC rule binds what we forward).
  * - https_redirect answers every plain-HTTP request with 308 (method and
  *   body preserved) to the same URL on https, as a REWRITE hook that runs
  *   before anything else, so no upstream ever sees a plain-HTTP request.
@@ -20,14 +21,20 @@ static const pc_str_t sts_name = pc_string("Strict-Transport-Security");
 static const pc_str_t location_name = pc_string("Location");
 
 /* Contract: header filter.  Adds (or with override replaces) the header
- * on TLS responses when hsts is on in the conf in force.  PC_OK, or
- * PC_ERROR on ENOMEM. */
+ * on TLS responses when hsts is on in the conf in force; removes an
+ * upstream's from plain-HTTP responses.  PC_OK, or PC_ERROR on ENOMEM. */
 pc_rc_t
 pc_hsts_header_filter(pc_http_request_t *r)
 {
     hsts_conf_t *h;
 
-    if (r->c == NULL || r->c->ssl == NULL || r->loc_conf == NULL)
+    if (r->c == NULL)
+        return PC_OK;
+    if (r->c->ssl == NULL) {
+        pc_http_header_out_remove(r, &sts_name);
+        return PC_OK;
+    }
+    if (r->loc_conf == NULL)
         return PC_OK;
     h = pc_http_conf(r, pc_hsts_module);
     if (h == NULL || h->max_age < 0)
