@@ -15,6 +15,7 @@ use Test::Portcullis;
 use Test::Portcullis::Backend;
 use Test::Portcullis::TLS;
 use IO::Socket::INET;
+use File::Temp ();
 use Time::HiRes qw(time sleep);
 
 require_tls();
@@ -411,6 +412,90 @@ conf_test_fails(tconf("$pair\n        ssl_protocols TLSv1.2 TLSv1.2;"), 'ssl_pro
     qr/duplicate value "TLSv1\.2" in "ssl_protocols"/, 'ssl_protocols TLSv1.2 TLSv1.2');
 conf_test_fails(tconf("$pair\n        ssl_protocols TLSv1.3 TLSv1.2 TLSv1.3;"), 'ssl_protocols',
     qr/duplicate value "TLSv1\.3" in "ssl_protocols"/, 'ssl_protocols TLSv1.3 TLSv1.2 TLSv1.3');
+
+# --- SNI selects a regex server_name (SPEC §4: SNI selects the server block) ----------
+# Same order as Host: exact, leading wildcard, trailing wildcard, regexes in
+# config order.  (mTLS in a regex block: t/41mtls.t.)
+{
+    my $t = Test::Portcullis->new(conf => <<"CONF");
+error_log logs/error.log info;
+worker_processes 1;
+events { }
+http {
+    access_log off;
+    $pair
+    server {
+        listen 127.0.0.1:%%PORT%% ssl;
+        server_name localhost api0.test;
+        location / { return 200 "default"; }
+    }
+    server {
+        listen 127.0.0.1:%%PORT%% ssl;
+        server_name ~^api\\d+\\.test\$;
+        ssl_certificate     $P/server-b.crt;
+        ssl_certificate_key $P/server-b.key;
+        location / { return 200 "api"; }
+    }
+}
+CONF
+    ok($t->alive, 'started with a regex server_name on a TLS address') or diag($t->stderr);
+    my $r = s_client($t->port, sni => 'api1.test', host => 'api1.test');
+    like($r->{subject} // '', qr/CN\s*=\s*b\.test/, 'SNI api1.test: the regex block\'s certificate');
+    is($r->{http}{body}, 'api', 'served by the regex block');
+    $r = s_client($t->port, sni => 'API42.Test.', host => 'api42.test');
+    like($r->{subject} // '', qr/CN\s*=\s*b\.test/, 'SNI in upper case with a trailing dot: same block');
+    $r = s_client($t->port, sni => 'api0.test', host => 'api0.test');
+    like($r->{subject} // '', qr/CN\s*=\s*localhost/, 'an exact name wins over the regex');
+    is($r->{http}{body}, 'default', '... and Host agrees');
+    $r = s_client($t->port, sni => 'apix.test', host => 'apix.test');
+    like($r->{subject} // '', qr/CN\s*=\s*localhost/, 'SNI matching no name: the default block');
+    is($r->{http}{body}, 'default', '... served by the default block');
+    $t->stop;
+}
+
+# Bytes of the session ticket in an s_client -sess_out file (0: none).
+sub ticket_bytes {
+    my ($file) = @_;
+    my $o = `openssl sess_id -in $file -noout -text 2>/dev/null`;
+    my ($dump) = $o =~ /TLS session ticket:\n((?:\s*[0-9a-f]{4} - .*\n)+)/;
+    return 0 unless defined $dump;
+    my $n = 0;
+    for my $line (split /\n/, $dump) {
+        my (undef, $rest) = split / - /, $line, 2;
+        $n += () = substr($rest // '', 0, 48) =~ /[0-9a-f]{2}/g;
+    }
+    return $n;
+}
+
+# --- ssl_session_tickets off: no ticket key, resumption through the cache --------------
+# TLS 1.2: no ticket at all, resumption by session id.  TLS 1.3: one
+# stateful ticket per handshake (the 32-byte id of a cached session, not a
+# sealed session), resumption through the worker's cache.  As in nginx.
+{
+    my $t = Test::Portcullis->new(conf => tconf("$pair ssl_session_tickets off;"
+        . ' location / { return 200 "$ssl_protocol $ssl_session_reused"; }')
+        =~ s/^events/worker_processes 1;\nevents/mr);
+    ok($t->alive, 'started with ssl_session_tickets off') or diag($t->stderr);
+    my $dir = File::Temp::tempdir(CLEANUP => 1);
+    for my $v ('1.2', '1.3') {
+        my @ver = ('-tls1_' . ($v eq '1.2' ? '2' : '3'));
+        my $f = "$dir/s$v.pem";
+        my $r = s_client($t->port, sni => 'localhost', sess_out => $f, args => [@ver, '-msg']);
+        is($r->{http}{body}, "TLSv$v .", "TLS $v, tickets off: a full handshake");
+        my $nst = () = $r->{out} =~ /, NewSessionTicket$/mg;
+        if ($v eq '1.2') {
+            is($nst, 0, 'TLS 1.2, tickets off: no NewSessionTicket');
+            is(ticket_bytes($f), 0, 'TLS 1.2: the session has no ticket');
+        } else {
+            is($nst, 1, 'TLS 1.3, tickets off: one NewSessionTicket per handshake');
+            is(ticket_bytes($f), 32, 'TLS 1.3: the ticket is a 32-byte session id (stateful)');
+        }
+        $r = s_client($t->port, sni => 'localhost', sess_in => $f, args => \@ver);
+        ok($r->{reused}, "TLS $v, tickets off: the session resumes through the cache");
+        is($r->{http}{body}, "TLSv$v r", "TLS $v: \$ssl_session_reused r");
+    }
+    $t->stop;
+}
 
 $be->stop;
 done_testing();

@@ -298,6 +298,72 @@ CONF
     $x->stop;
 }
 
+# --- mTLS in a block named only by a regex (SNI selects regex names too) ----------------
+# The handshake runs in the `~^api\d+\.test$` block: it asks for and checks
+# the client certificate (no 421 afterwards), and a session of the default
+# block never resumes into it.
+{
+    my $x = Test::Portcullis->new(conf => <<"CONF");
+error_log logs/error.log info;
+worker_processes 1;
+events { }
+http {
+    access_log off;
+    $pair
+    server {
+        listen 127.0.0.1:%%PORT%% ssl;
+        server_name localhost;
+        location / { return 200 "default \$ssl_session_reused"; }
+    }
+    server {
+        listen 127.0.0.1:%%PORT%% ssl;
+        server_name ~^api\\d+\\.test\$;
+        ssl_certificate     $P/server-b.crt;
+        ssl_certificate_key $P/server-b.key;
+        ssl_client_certificate $P/ca1.crt;
+        ssl_verify_client on;
+        location / { return 200 "api \$ssl_client_verify \$ssl_session_reused"; }
+    }
+}
+CONF
+    ok($x->alive, 'regex mTLS instance started') or diag($x->stderr);
+    my $port = $x->port;
+    my $r = tls_get($port, '/', sni => 'api1.test', cert => 'client1');
+    is($r->{status}, 200, 'regex block, valid client certificate: 200 (not 421)');
+    is($r->{body}, 'api SUCCESS .', '$ssl_client_verify SUCCESS in the regex block');
+    my $s = s_client($port, sni => 'api7.test', cert => 'client1');
+    like($s->{subject} // '', qr/CN\s*=\s*b\.test/, 'SNI api7.test: the regex block\'s certificate');
+
+    my $mark = $x->log_mark;
+    $r = tls_get($port, '/', sni => 'api1.test');
+    is($r->{status}, 0, 'regex block without a client certificate: the handshake fails (no response)');
+    ok($x->wait_for_log(qr/client certificate refused \(no_certificate\)/, 5, from => $mark),
+        'refused as no_certificate');
+    # (-k: server-b's certificate does not name api1.test)
+    isnt(curl_tls($port, '/', sni => 'api1.test', args => ['-k'])->{exit}, 0,
+        'curl without a certificate: handshake fails');
+
+    my $dir = File::Temp::tempdir(CLEANUP => 1);
+    for my $v ('1.2', '1.3') {
+        my @ver = (args => [$v eq '1.2' ? '-tls1_2' : '-tls1_3']);
+        my ($ds, $as) = ("$dir/d$v.pem", "$dir/a$v.pem");
+        $r = s_client($port, sni => 'localhost', sess_out => $ds, @ver);
+        is($r->{http}{body}, 'default .', "TLS $v: a session of the default block");
+        $r = s_client($port, sni => 'api1.test', host => 'api1.test', sess_in => $ds, @ver);
+        ok(!$r->{reused}, "TLS $v: it does not resume into the regex block");
+        isnt($r->{status}, 200, "TLS $v: ... where no certificate means no service");
+        $r = s_client($port, sni => 'api1.test', cert => 'client1', sess_out => $as, @ver);
+        is($r->{http}{body}, 'api SUCCESS .', "TLS $v: a session of the regex block");
+        $r = s_client($port, sni => 'api2.test', host => 'api2.test', cert => 'client1',
+            sess_in => $as, @ver);
+        is($r->{http}{body}, 'api SUCCESS r', "TLS $v: it resumes in the regex block");
+    }
+    $r = tls_get($port, '/', sni => 'nope.test', host => 'localhost');
+    is("$r->{status} " . ($r->{body} // ''), '200 default .',
+        'SNI matching no name: the default block, no certificate asked');
+    $x->stop;
+}
+
 conf_test_ok(<<"CONF", 'ssl_verify_depth 3, ssl_crl, ssl_client_cert_header off');
 events { }
 http {

@@ -126,5 +126,53 @@ sub chain_len {
 is(chain_len($chained), 2, 'leaf + its CA found in ssl_client_certificate');
 is(chain_len($tls), 1, 'leaf only when the client CA store does not hold its issuer');
 
+# --- server_name label: the first name as written, as requests_total spells it --------------
+# `*.example.com` and `example.com` are two series (they were one, the
+# wildcard's marks dropped); `example.*` and a regex keep their marks too.
+{
+    my $ec = "ssl_certificate $P/server-ec.crt; ssl_certificate_key $P/server-ec.key;";
+    my $soon = "ssl_certificate $P/server-soon.crt; ssl_certificate_key $P/server-soon.key;";
+    my $t = Test::Portcullis->new(wait_ports => [1, 2], conf => <<"CONF");
+error_log logs/error.log info;
+worker_processes 1;
+events { }
+http {
+    access_log off;
+    server { listen 127.0.0.1:%%PORT%% ssl; server_name example.com; $ec location / { return 200; } }
+    server { listen 127.0.0.1:%%PORT%% ssl; server_name *.example.com; $soon location / { return 200; } }
+    server { listen 127.0.0.1:%%PORT%% ssl; server_name *.w.test x.w.test; $ec location / { return 200; } }
+    server { listen 127.0.0.1:%%PORT%% ssl; server_name example.*; $ec location / { return 200; } }
+    server { listen 127.0.0.1:%%PORT%% ssl; server_name ~^api\\d+\\.test\$; $ec location / { return 200; } }
+    server { listen 127.0.0.1:%%PORT2%%; location = /metrics { metrics ; } }
+}
+CONF
+    ok($t->alive, 'started with wildcard and regex server names') or diag($t->stderr);
+    my $body = http_get($t->port(2), '/metrics')->{body} // '';
+    my $p = Test::Portcullis::Prom::parse($body);
+    is_deeply($p->{errors}, [], 'a strictly valid exposition');
+    my $expiry = sub {
+        my ($name) = @_;
+        return Test::Portcullis::Prom::value($p, 'portcullis_tls_certificate_expiry_timestamp_seconds',
+            { server_name => $name, subject => 'CN=localhost', kind => 'server' });
+    };
+    is($expiry->('example.com'), not_after("$P/server-ec.crt"),
+        'example.com: its own series, its own certificate');
+    is($expiry->('*.example.com'), not_after("$P/server-soon.crt"),
+        '*.example.com: a series of its own, not merged into example.com');
+    ok(defined $expiry->('*.w.test'), 'server_name="*.w.test"');
+    ok(defined $expiry->('example.*'), 'server_name="example.*"');
+    ok(defined $expiry->('~^api\d+\.test$'), 'server_name="~^api\\d+\\.test$"');
+    my %tls = map { $_->{labels}{server_name} => 1 }
+        grep { $_->{name} eq 'portcullis_tls_certificate_expiry_timestamp_seconds' } @{ $p->{samples} };
+    my %req = map { $_->{labels}{server} => 1 }
+        grep { $_->{name} eq 'portcullis_requests_total' && defined $_->{labels}{server} }
+        @{ $p->{samples} };
+    delete $req{_};    # the metrics server: no certificate
+    is_deeply(\%tls, \%req, 'the same server labels as portcullis_requests_total');
+    like($t->stderr, qr/\[warn\] tls: server certificate .*server-soon\.crt" for server "\*\.example\.com" expires/,
+        'the expiry warning names the server as written');
+    $t->stop;
+}
+
 $pc->stop;
 done_testing();

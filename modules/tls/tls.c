@@ -49,53 +49,28 @@ pc_tls_module_accept(pc_conn_t *c)
     pc_conn_close(c);
 }
 
-static bool
-wild_head_match(const pc_str_t *n, const u_char *name, size_t len)
-{
-    /* "*.example.com" is kept as "example.com": name must end in
-     * ".example.com". */
-    return len > n->len + 1 && name[len - n->len - 1] == '.'
-           && memcmp(name + len - n->len, n->data, n->len) == 0;
-}
-
-static bool
-wild_tail_match(const pc_str_t *n, const u_char *name, size_t len)
-{
-    /* "example.*" is kept as "example". */
-    return len > n->len + 1 && name[n->len] == '.' && memcmp(name, n->data, n->len) == 0;
-}
-
-/* Contract: pc_tls_listener_t.select: exact names first, then the longest
- * leading wildcard, then the longest trailing one (nginx's order).  NULL
- * when no server block claims the name (the default keeps it). */
+/* Contract: pc_tls_listener_t.select: the server block Host would select
+ * for this name (pc_http_find_server: exact names, then the longest leading
+ * wildcard, then the longest trailing one, then regexes in config order,
+ * nginx's order), so SNI and Host never disagree on a name.  A regex runs
+ * only when no exact or wildcard name matched; r is NULL, so it saves no
+ * captures and allocates nothing (the regex module's match data is per
+ * worker).  NULL when that block has no context (no certificate: it
+ * shares an ssl address without one), and the default keeps the
+ * handshake; no match gives the default server, i.e. the default too. */
 pc_tls_ctx_t *
 pc_tls_module_select(const pc_tls_listener_t *ptl, const u_char *name, size_t len)
 {
-    const tls_listener_t *tl = ptl->data;
-    const tls_sni_name_t *sn = tl->names, *head = NULL, *tail = NULL;
-    uint32_t              i;
+    /* ptl is the tl member of a tls_listener_t in mc->listeners (its
+     * current storage: pc_tls_module_accept hands &tl[i].tl) */
+    const tls_listener_t *tl = (const tls_listener_t *) (const void *)
+                               ((const char *) ptl - offsetof(tls_listener_t, tl));
+    pc_str_t              host = { len, (u_char *) name };
+    pc_http_server_t     *s = pc_http_find_server(tl->addr, &host, NULL);
+    tls_conf_t           *tc = s != NULL && s->confs != NULL
+                               ? s->confs[pc_tls_module.index] : NULL;
 
-    for (i = 0; i < tl->nnames; i++) {
-        switch (sn[i].kind) {
-        case PC_HTTP_NAME_EXACT:
-            if (sn[i].name.len == len && memcmp(sn[i].name.data, name, len) == 0)
-                return sn[i].tc;
-            break;
-        case PC_HTTP_NAME_WILD_HEAD:
-            if (wild_head_match(&sn[i].name, name, len)
-                && (head == NULL || sn[i].name.len > head->name.len))
-                head = &sn[i];
-            break;
-        case PC_HTTP_NAME_WILD_TAIL:
-            if (wild_tail_match(&sn[i].name, name, len)
-                && (tail == NULL || sn[i].name.len > tail->name.len))
-                tail = &sn[i];
-            break;
-        default:
-            break;
-        }
-    }
-    return head != NULL ? head->tc : tail != NULL ? tail->tc : NULL;
+    return tc != NULL ? tc->tc : NULL;
 }
 
 /* ---------------------------------------------------------------------

@@ -21,19 +21,12 @@ typedef struct {
                                                   its files were read   */
 } tls_conf_t;
 
-/* One server name for SNI (exact or wildcard, no regex). */
-typedef struct {
-    pc_str_t              name;                /* lowercased            */
-    pc_http_name_kind_e   kind;
-    pc_tls_ctx_t         *tc;
-} tls_sni_name_t;
-
-/* What the module keeps per ssl listener. */
+/* What the module keeps per ssl listener.  SNI is looked up in the
+ * address's own server_name tables (pc_http_find_server), as Host is. */
 typedef struct {
     pc_listening_t      *ls;
     pc_tls_listener_t    tl;                   /* tl.data = this        */
-    tls_sni_name_t      *names;
-    uint32_t             nnames;
+    pc_http_addr_conf_t *addr;                 /* ls->data              */
 } tls_listener_t;
 
 typedef struct {

@@ -8,7 +8,8 @@
  *      (pc_tls_ctx_build: certificates, keys, CA store, CRL, tickets), so
  *      certificates, CA bundles and CRLs are re-read by every reload;
  *   2. every ssl listener gets a tls_listener_t: the default server's
- *      context, an SNI table (exact and wildcard server names) and the
+ *      context, its address (SNI is looked up in http's server_name
+ *      tables, the ones Host uses, regexes included) and the
  *      listener's original handler (http), which is replaced by the TLS
  *      accept handler: the handshake runs first, then http takes over;
  *   3. every other file an ssl_* directive names (pairs of servers without
@@ -275,14 +276,38 @@ server_node(pc_http_server_t *s, pc_conf_node_t *tmp)
     return tmp;
 }
 
+/*
+ * A server block's label (expiry metric's server_name, warnings, session id
+ * context): its first name as written ("*.w.test", "example.*", "~re"),
+ * "_" without one -- the spelling of the status module's `server` label
+ * (modules/status/status_conf.c:server_label) and of $server_name.  Kept
+ * local because src/http has no public helper for it; one shared function
+ * there (used by status, variables and tls) would be the better home.
+ * NUL-terminated, in cf->pool; NULL when out of memory.
+ */
 static const char *
-server_label(pc_http_server_t *s)
+server_label(pc_conf_t *cf, pc_http_server_t *s)
 {
     pc_http_server_name_t *sn = s->names.elts;
+    const char            *pre = "", *post = "";
+    u_char                *p, *out;
 
     if (s->names.nelts == 0 || sn[0].name.len == 0)
         return "_";
-    return (const char *) sn[0].name.data;
+    if (sn[0].kind == PC_HTTP_NAME_WILD_HEAD)
+        pre = "*.";
+    else if (sn[0].kind == PC_HTTP_NAME_WILD_TAIL)
+        post = ".*";
+    else if (sn[0].kind == PC_HTTP_NAME_REGEX)
+        pre = "~";
+    out = pc_pnalloc(cf->pool, sn[0].name.len + 3);
+    if (out == NULL)
+        return NULL;
+    p = pc_cpymem(out, pre, strlen(pre));
+    p = pc_cpymem(p, sn[0].name.data, sn[0].name.len);
+    p = pc_cpymem(p, post, strlen(post));
+    *p = '\0';
+    return (const char *) out;
 }
 
 static bool
@@ -324,6 +349,7 @@ build_server(pc_conf_t *cf, pc_tls_builder_t *b, pc_http_server_t *s)
 {
     tls_conf_t     *tc = server_conf(s);
     pc_conf_node_t  tmp;
+    const char     *label;
     uint32_t        ncerts, nkeys;
 
     if (tc == NULL || tc->built)
@@ -355,38 +381,13 @@ build_server(pc_conf_t *cf, pc_tls_builder_t *b, pc_http_server_t *s)
                          "\"ssl_client_certificate\"");
         return PC_ERROR;
     }
-    tc->loaded = 1;
-    tc->tc = pc_tls_ctx_build(b, &tc->s, server_label(s), s);
-    return tc->tc != NULL ? PC_OK : PC_ERROR;
-}
-
-/* The SNI table of one address: every name of every server with a
- * context, in config order (regex names are not used for SNI). */
-static pc_rc_t
-build_sni(pc_conf_t *cf, tls_listener_t *tl, pc_http_addr_conf_t *addr)
-{
-    pc_http_server_t     **srv = addr->servers.elts;
-    pc_http_server_name_t *sn;
-    tls_conf_t            *tc;
-    uint32_t               i, j, n = 0;
-
-    for (i = 0; i < addr->servers.nelts; i++)
-        n += srv[i]->names.nelts;
-    tl->names = pc_pcalloc(cf->pool, (n + 1) * sizeof(tls_sni_name_t));
-    if (tl->names == NULL)
+    if ((label = server_label(cf, s)) == NULL) {
+        pc_conf_error(cf, "out of memory");
         return PC_ERROR;
-    for (i = 0; i < addr->servers.nelts; i++) {
-        tc = server_conf(srv[i]);
-        if (tc == NULL || tc->tc == NULL)
-            continue;
-        sn = srv[i]->names.elts;
-        for (j = 0; j < srv[i]->names.nelts; j++) {
-            if (sn[j].kind == PC_HTTP_NAME_REGEX || sn[j].name.len == 0)
-                continue;
-            tl->names[tl->nnames++] = (tls_sni_name_t) { sn[j].name, sn[j].kind, tc->tc };
-        }
     }
-    return PC_OK;
+    tc->loaded = 1;
+    tc->tc = pc_tls_ctx_build(b, &tc->s, label, s);
+    return tc->tc != NULL ? PC_OK : PC_ERROR;
 }
 
 static pc_tls_ctx_t *
@@ -423,15 +424,15 @@ add_listener(pc_conf_t *cf, tls_main_conf_t *mc, pc_listening_t *ls)
                       ls->addr_text);
         return PC_ERROR;
     }
-    if (build_sni(cf, tl, addr) != PC_OK)
-        return PC_ERROR;
+    tl->addr = addr;
     ccf = tl->tl.dflt->owner != NULL
           ? ((pc_http_server_t *) tl->tl.dflt->owner)->confs[pc_http_core_module.index]
           : NULL;
     /* The handshake is part of the first request head's budget. */
     tl->tl.timeout = ccf != NULL ? ccf->client_header_timeout : 60000;
     tl->tl.select = pc_tls_module_select;
-    tl->tl.data = tl;
+    tl->tl.data = NULL;         /* pc_tls_module_select finds tl from &tl->tl:
+                                 * this element moves as the array grows */
     tl->tl.done = ls->handler;
     ls->handler = pc_tls_module_accept;
     return PC_OK;

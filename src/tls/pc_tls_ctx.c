@@ -702,7 +702,12 @@ set_basics(pc_tls_builder_t *b, pc_tls_ctx_t *tc, const pc_tls_settings_t *s)
 
 /* Session resumption: the session cache shared by the workers (TLS 1.3
  * tickets are session ids; see pc_tls_cache.c for why not stateless
- * tickets), or (ssl_session_tickets off) the per-worker internal cache. */
+ * tickets), or (ssl_session_tickets off) the per-worker internal cache.
+ * Either way SSL_OP_NO_TICKET: TLS 1.2 gets no ticket (it resumes by
+ * session id) and TLS 1.3 gets one stateful ticket per handshake, which
+ * is only the id of a cached session -- no ticket key, nothing sealed.
+ * TLS 1.3 cannot resume without a ticket on the wire, and `off` is about
+ * keyed (stateless) tickets, not about resumption (as in nginx). */
 static pc_rc_t
 set_sessions(pc_tls_builder_t *b, pc_tls_ctx_t *tc, const pc_tls_settings_t *s)
 {
@@ -726,6 +731,7 @@ set_sessions(pc_tls_builder_t *b, pc_tls_ctx_t *tc, const pc_tls_settings_t *s)
         SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
         SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_SERVER);
         SSL_CTX_sess_set_cache_size(ctx, 1024);
+        SSL_CTX_set_num_tickets(ctx, 1);     /* as above: one is used */
     }
     return PC_OK;
 }
