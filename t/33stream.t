@@ -25,6 +25,9 @@ use Time::HiRes qw(time sleep);
 
 Test::Portcullis::require_binary();
 
+# Chunk sizes around the proxy's merge limit (1024) and its 16k buffer.
+sub mixed_sizes { return map { (1, 7, 1500, 3, 3000, 900, 2048, 5000, 1025, 1024, 64, 1100)[$_ % 12] } 0 .. 299 }
+sub mixed_data { my ($n) = @_; return substr('0123456789abcdefghijklmnopqrstuvwxyz' x 200, $n % 36, $n) }
 my %raw = (
     'reason-own' => "HTTP/1.1 200 Fine Thanks\r\nContent-Length: 2\r\n\r\nok",
     'reason-none'=> "HTTP/1.1 418\r\nContent-Length: 2\r\n\r\nok",
@@ -68,12 +71,17 @@ my %raw = (
     # before the head went out, else the response is cut short
     'short-body' => "HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\nonly this",
     'short-chunked' => "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n",
+    # many chunks in one write: 20000 1-byte ones; chunks of mixed sizes
+    'tiny'       => "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n" . ("1\r\na\r\n" x 20000) . "0\r\n\r\n",
+    'mixed'      => "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+                    . join('', map { sprintf("%x\r\n", $_) . mixed_data($_) . "\r\n" } mixed_sizes()) . "0\r\n\r\n",
 );
 my @body_502 = qw(bad-chunk bad-size lf-chunked lf-size lf-data lf-last lf-end lf-trailer lf-ext cr-ext ctl-ext
                   huge-size long-ext big-trailers);
 my $origin = Test::Portcullis::Origin->new(name => 'o', handler => sub {
     my ($r) = @_;
     if ($r->{path} =~ m{^/raw/(.+)$}) { return { raw => $raw{$1} } }
+    if ($r->{path} =~ m{^/smallchunks/(\d+)$}) { return { size => $1, chunked => 1, chunk => 1500 } }
     if ($r->{path} =~ m{^/rawkeep/(.+)$}) { return { raw => $raw{$1}, keep => 1 } }
     if ($r->{path} =~ m{^/fr/(\w+)}) {
         my $k = $1;
@@ -122,6 +130,10 @@ sub scripted {
 # head and a good first chunk, then (once the head is out) a bad one
 my $late = scripted("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n", 0.5, "zz\r\nmore\r\n");
 my $LATE = $late->port;
+# tiny chunks with pauses, one split across writes, then a long pause
+my $drip = scripted("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n",
+    (map { ("1\r\n$_\r\n", 0.05) } 1 .. 5), "3\r\nab", 0.05, "c\r\n", 1.5, "4\r\nlast\r\n0\r\n\r\n");
+my $DRIP = $drip->port;
 
 my $pc = Test::Portcullis->new(conf => <<"CONF");
 error_log logs/error.log info;
@@ -138,6 +150,7 @@ http {
         listen 127.0.0.1:%%PORT%%;
         location / { proxy_pass http://127.0.0.1:$O; }
         location /late/ { proxy_pass http://127.0.0.1:$LATE; }
+        location /drip/ { proxy_pass http://127.0.0.1:$DRIP; }
         location /bad/ { proxy_pass http://127.0.0.1:$BAD; }
         location /two/ { proxy_pass http://badfirst; proxy_next_upstream error; }
     }
@@ -190,6 +203,26 @@ sub rss_kb { my ($k) = @_; return (slurp("/proc/$worker/status") =~ /^$k:\s+(\d+
     diag(sprintf('50 MB response: worker RSS %d kB before, %d kB peak during the transfer: growth %.1f MB',
         $base, $max, $growth_kb / 1024));
     cmp_ok($growth_kb, '<', 16 * 1024, '50 MB response: RSS grows by less than 16 MB');
+}
+
+{
+    # the same with 1500-byte chunks (several sent together per read): a
+    # client that does not read still stops the proxy reading the upstream
+    my $size = 24 * 1024 * 1024;
+    my $base = rss_kb('VmRSS');
+    my $c = client($p, rcvbuf => 65536);
+    $c->send("GET /smallchunks/$size HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    sleep(0.8);
+    my $max = rss_kb('VmRSS');
+    my ($all) = $c->read_until_close(30);
+    $c->close;
+    my $r = parse_response($all, closed => 1);
+    my $growth_kb = $max - $base;
+    ok($r && $r->{chunked} && length($r->{body}) == $size, '24 MB in 1500-byte chunks: every byte arrived, chunked');
+    is($r && Digest::SHA::sha256_hex($r->{body}), Test::Portcullis::Origin::pattern_sha256($size),
+        '24 MB in 1500-byte chunks: sha256 intact');
+    cmp_ok($growth_kb, '<', 16 * 1024, sprintf('24 MB in 1500-byte chunks, client not reading: RSS grows by %.1f MB (< 16)',
+        $growth_kb / 1024));
 }
 
 # --- 20 MB uploads, checked at the backend ------------------------------------------------------
@@ -310,6 +343,56 @@ for my $k (qw(cl chunked close)) {
     ok($dt < 0.9, sprintf('slow body: the head does not wait for the body (%.2fs, body after 1.2s)', $dt));
     my ($rest) = $c->read_until_close(5);
     like($c->buffer . $rest, qr/late body/, 'slow body: then the body');
+    $c->close;
+}
+
+# --- a chunked upstream: one downstream chunk per read, not per upstream chunk -------------------------
+# The payload and the number of chunks of a chunked body (no trailers), or
+# () when it is not well-formed and complete.
+sub chunks_of {
+    my ($s) = @_;
+    my ($body, $n, $pos) = ('', 0, 0);
+    while (1) {
+        my $e = index($s, "\r\n", $pos);
+        return () if $e < 0;
+        my ($hex) = substr($s, $pos, $e - $pos) =~ /^([0-9a-f]+)$/ or return ();
+        my $k = hex $hex;
+        $pos = $e + 2;
+        return substr($s, $pos) eq "\r\n" ? ($body, $n) : () if $k == 0;
+        return () if substr($s, $pos + $k, 2) ne "\r\n";
+        $body .= substr($s, $pos, $k);
+        $pos += $k + 2;
+        $n++;
+    }
+}
+for ([ 'tiny', 'a' x 20000, 20000, 200 ],
+     [ 'mixed', join('', map { mixed_data($_) } mixed_sizes()), scalar(mixed_sizes()), 150 ]) {
+    my ($k, $want, $up, $max) = @$_;
+    my ($all) = http_raw($p, "GET /raw/$k HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 10);
+    my $e = index($all // '', "\r\n\r\n");
+    my ($body, $n) = $e < 0 ? () : chunks_of(substr($all, $e + 4));
+    ok(defined $body && $body eq $want, "$k: $up upstream chunks in one write: the body is exact ("
+        . length($want) . ' bytes)');
+    cmp_ok($n // 1e9, '<', $max, "$k: re-framed in far fewer chunks than the upstream's $up (" . ($n // 'none') . ')');
+}
+{
+    # chunks that trickle in (one split across writes) still go out at once
+    my $c = client($p);
+    my $t0 = time();
+    $c->send("GET /drip/x HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    my $early = '';
+    wait_until(sub {
+        $c->_fill(0.05);
+        my $e = index($c->buffer, "\r\n\r\n");
+        ($early) = Test::Portcullis::_dechunk(substr($c->buffer, $e + 4)) if $e >= 0;
+        $early eq '12345abc' || $c->is_closed }, 5, 0);
+    my $dt = time() - $t0;
+    is($early, '12345abc', 'trickling chunks: what the upstream sent arrives before it finishes');
+    ok($dt < 1.5, sprintf('... promptly (%.2fs; the last chunk comes 1.5s after the others)', $dt));
+    my ($all) = $c->read_until_close(5);
+    my $e = index($all, "\r\n\r\n");
+    my ($body) = $e < 0 ? () : chunks_of(substr($all, $e + 4));
+    is($body, '12345abclast', '... and then the rest, exact');
     $c->close;
 }
 

@@ -13,6 +13,7 @@ use lib "$FindBin::Bin/lib";
 use Test::More;
 use Test::Portcullis;
 use Test::Portcullis::Chunky;
+use Test::Portcullis::Origin;
 use IO::Uncompress::Gunzip qw(gunzip $GunzipError);
 use Compress::Raw::Zlib;
 use Time::HiRes qw(time);
@@ -69,6 +70,12 @@ my $be = Test::Portcullis::Chunky->new(handler => sub {
     return ($a{status} // 200, \@h, $body, \%opt);
 });
 my $bp = $be->port;
+# 20000 chunks of one byte in one write (the proxy reads a few 16k buffers)
+my $tiny = Test::Portcullis::Origin->new(name => 'tiny', handler => sub {
+    return { raw => "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\n"
+        . ("1\r\na\r\n" x 20000) . "0\r\n\r\n" };
+});
+my $tp = $tiny->port;
 
 my $pc = Test::Portcullis->new(conf => <<"CONF");
 error_log logs/error.log info;
@@ -88,6 +95,7 @@ http {
         location /proxied/ { gzip_proxied any; proxy_pass http://127.0.0.1:$bp; }
         location /l1/ { gzip_comp_level 1; proxy_pass http://127.0.0.1:$bp; }
         location /l9/ { gzip_comp_level 9; proxy_pass http://127.0.0.1:$bp; }
+        location /tiny/ { proxy_pass http://127.0.0.1:$tp; }
         location = /ret { return 200 "${\ ('portcullis ' x 200)}"; }
         location = /ret-short { return 200 "short"; }
     }
@@ -265,6 +273,16 @@ is(gunzip_ok(get('/proxied/data?len=3000', Via => '1.1 cdn')->{body}), body_for(
     my $r = parse_response($all, closed => 1);
     is(gunzip_ok($r && $r->{body}), body_for(60000, 'x'), 'and the whole body decodes after the pause');
     $c->close;
+}
+
+{
+    # One sync flush per upstream read, not per upstream chunk: 20000
+    # 1-byte chunks of 'a' must not become 20000 flushes (700 kB).
+    my $r = get('/tiny/x');
+    is($r->{headers}{'content-encoding'}, 'gzip', '20000 1-byte chunks: compressed');
+    is(gunzip_ok($r->{body}), 'a' x 20000, '20000 1-byte chunks: gunzip gives them back exactly');
+    cmp_ok(length($r->{body} // ''), '<', 2000, '20000 1-byte chunks: the gzip stream stays small ('
+        . length($r->{body} // '') . ' bytes)');
 }
 
 # --- config: valid and invalid values ---------------------------------------------------------

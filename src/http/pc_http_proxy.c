@@ -744,19 +744,48 @@ px_fill(pc_http_proxy_ctx_t *ctx, int *err)
     }
 }
 
-/* Hand data[0 .. len) (inside ctx->buf) to the writer.  PC_OK: written;
- * PC_AGAIN: queued, wait for r->write_event_handler; PC_DONE: client gone. */
-static pc_rc_t
-px_emit(pc_http_proxy_ctx_t *ctx, const u_char *data, size_t len, int last)
+/* Add data[0 .. len) (inside ctx->buf, after every byte collected so far)
+ * to the links for the writer.  A short segment is moved down onto the end
+ * of the previous link rather than taking one: what lies between is chunk
+ * framing the decoder is done with.  True when the links are full. */
+static bool
+px_collect(pc_http_proxy_ctx_t *ctx, const u_char *data, size_t len)
 {
-    pc_rc_t rc;
+    pc_buf_t *b;
 
-    ctx->out.start = ctx->out.pos = (u_char *) data;
-    ctx->out.end = ctx->out.last = (u_char *) data + len;
-    ctx->out.last_buf = last ? 1 : 0;
-    ctx->cl.buf = &ctx->out;
-    ctx->cl.next = NULL;
-    rc = pc_http_send_body(ctx->r, len > 0 ? &ctx->cl : NULL, last);
+    if (ctx->nout > 0 && len <= PX_OUT_MERGE) {
+        b = &ctx->out[ctx->nout - 1];
+        memmove(b->last, data, len);
+        b->last += len;
+        b->end = b->last;
+        return false;
+    }
+    b = &ctx->out[ctx->nout];
+    b->start = b->pos = (u_char *) data;
+    b->end = b->last = (u_char *) data + len;
+    b->last_buf = 0;
+    ctx->cl[ctx->nout].buf = b;
+    ctx->cl[ctx->nout].next = NULL;
+    if (ctx->nout > 0) {
+        ctx->cl[ctx->nout - 1].next = &ctx->cl[ctx->nout];
+    }
+    return ++ctx->nout == PX_OUT_LINKS;
+}
+
+/* Hand the collected links to the writer in one call (last: and end the
+ * body).  PC_OK: written; PC_AGAIN: queued, the links and ctx->buf stay
+ * in use until r->write_event_handler; PC_DONE: client gone. */
+static pc_rc_t
+px_send_out(pc_http_proxy_ctx_t *ctx, int last)
+{
+    pc_chain_t *cl = ctx->nout > 0 ? &ctx->cl[0] : NULL;
+    pc_rc_t     rc;
+
+    if (last && ctx->nout > 0) {
+        ctx->out[ctx->nout - 1].last_buf = 1;
+    }
+    ctx->nout = 0;
+    rc = pc_http_send_body(ctx->r, cl, last);
     if (last) {
         ctx->last_sent = 1;
     }
@@ -767,6 +796,18 @@ px_emit(pc_http_proxy_ctx_t *ctx, const u_char *data, size_t len, int last)
         ctx->out_busy = 1;
     }
     return rc;
+}
+
+/* Hand data[0 .. len) (inside ctx->buf; len 0: nothing) to the writer,
+ * after whatever px_collect gathered.  PC_OK: written; PC_AGAIN: queued,
+ * wait for r->write_event_handler; PC_DONE: client gone. */
+static pc_rc_t
+px_emit(pc_http_proxy_ctx_t *ctx, const u_char *data, size_t len, int last)
+{
+    if (len > 0) {
+        (void) px_collect(ctx, data, len);   /* nout is 0 here: room */
+    }
+    return px_send_out(ctx, last);
 }
 
 /* The response is complete: keep or close the connection, finish. */
@@ -1127,7 +1168,12 @@ px_flush_head(pc_http_proxy_ctx_t *ctx)
     return PC_AGAIN;
 }
 
-/* Stream the body.  PC_AGAIN (upstream or client slow) or PC_DONE. */
+/* Stream the body.  PC_AGAIN (upstream or client slow) or PC_DONE.
+ * The segments one read decodes (one per chunk) are collected and sent
+ * together when the read is used up, the links are full or the body ends:
+ * a sync flush of gzip and a downstream chunk per read, not per upstream
+ * chunk, which would multiply tiny chunks on the wire (nginx too flushes
+ * once per read). */
 static pc_rc_t
 px_body(pc_http_proxy_ctx_t *ctx)
 {
@@ -1142,24 +1188,40 @@ px_body(pc_http_proxy_ctx_t *ctx)
         rc = pc_http_proxy_resp_body(&ctx->resp, &pos, b->last, &data, &len);
         b->pos = (u_char *) pos;
         if (rc == PC_ERROR) {
-            return px_fail(ctx, PX_PHASE_BODY, 0, PX_ERR_INVALID, ctx->resp.error);
-        }
-        if (len > 0) {
-            wrc = px_emit(ctx, data, len, rc == PC_DONE);
-            if (wrc == PC_DONE) {
-                return PC_DONE;
+            if (ctx->nout == 0) {
+                return px_fail(ctx, PX_PHASE_BODY, 0, PX_ERR_INVALID, ctx->resp.error);
             }
-            if (rc != PC_DONE && wrc == PC_AGAIN) {
-                return PC_AGAIN;        /* r->write_event_handler resumes */
+            /* the good bytes before the bad framing go out first; the
+             * decoder stays failed and says so again on the next call */
+            wrc = px_send_out(ctx, 0);
+            if (wrc != PC_OK) {
+                return wrc;             /* r->write_event_handler resumes */
+            }
+            continue;
+        }
+        if (len > 0 && px_collect(ctx, data, len) && rc != PC_DONE) {
+            wrc = px_send_out(ctx, 0);  /* links full: send them, go on */
+            if (wrc != PC_OK) {
+                return wrc;
             }
         }
         if (rc == PC_DONE) {
+            if (ctx->nout > 0 && px_send_out(ctx, 1) == PC_DONE) {
+                return PC_DONE;
+            }
             return px_finish(ctx);
         }
         if (rc != PC_AGAIN) {
             continue;
         }
-        /* every input byte is decoded and written: the buffer is free */
+        /* every input byte is decoded: send what it held together */
+        if (ctx->nout > 0) {
+            wrc = px_send_out(ctx, 0);
+            if (wrc != PC_OK) {
+                return wrc;
+            }
+        }
+        /* ... and written: the buffer is free */
         b->pos = b->last = b->start;
         rc = px_fill(ctx, &err);
         if (rc == PC_AGAIN) {

@@ -14,6 +14,17 @@
 #define PX_HDRS_BYTES    (PX_MAX_HEADERS * sizeof(pc_http_header_t))
 #define PX_MAX_ATTEMPTS  (PC_HTTP_PROXY_MAX_TRIES + 2)
 
+/*
+ * The decoded body segments of one upstream read go to the writer in one
+ * pc_http_send_body call (one chunk header, one gzip flush), as links of
+ * ctx->out.  8 links leave room in the writer's 16 spans for the head,
+ * the chunk line, its CRLF and the last chunk, so nothing is copied; a
+ * segment of at most PX_OUT_MERGE bytes is moved onto the end of the
+ * previous link instead of taking one (1-byte chunks: one link a read).
+ */
+#define PX_OUT_LINKS     8
+#define PX_OUT_MERGE     1024
+
 typedef enum {
     PX_CONNECT = 0,     /* connect(2) in progress                          */
     PX_ACTIVE,          /* sending the request and/or reading the response */
@@ -100,8 +111,9 @@ typedef struct {
 
     /* response */
     pc_buf_t                  *buf;
-    pc_buf_t                   out;            /* the span handed to the writer */
-    pc_chain_t                 cl;
+    pc_buf_t                   out[PX_OUT_LINKS]; /* spans of ctx->buf for the writer */
+    pc_chain_t                 cl[PX_OUT_LINKS];
+    uint32_t                   nout;           /* collected, unsent; 0 outside px_body */
     pc_http_proxy_resp_t       resp;
     pc_http_header_t          *hdrs;
 
