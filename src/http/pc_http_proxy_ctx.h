@@ -151,6 +151,16 @@ void pc_http_proxy_timer(pc_http_proxy_ctx_t *ctx, int kind, pc_msec_t ms,
 /* pc_http_proxy.c: stop the tunnel's client watchers (idempotent). */
 void pc_http_proxy_stop_client(pc_http_proxy_ctx_t *ctx);
 
+/* pc_http_proxy_resp.c: copy the final head ctx->resp.head (in ctx->buf)
+ * into r -- status, a plain reason phrase, the fields a client may get,
+ * the length -- and send it.  PC_OK, or what pc_http_proxy_end returned. */
+pc_rc_t pc_http_proxy_send_head(pc_http_proxy_ctx_t *ctx);
+
+/* pc_http_proxy_resp.c: forward the interim (1xx but 101) head
+ * ctx->resp.head to an HTTP/1.1 client, written directly; dropped once
+ * our own 100 Continue went out, and for an HTTP/1.0 client. */
+void pc_http_proxy_interim(pc_http_proxy_ctx_t *ctx);
+
 /* pc_http_proxy_tunnel.c: the upstream answered 101 to an Upgrade the
  * location allows; ctx->resp.head is that head.  PC_AGAIN or PC_DONE. */
 pc_rc_t pc_http_proxy_tunnel_start(pc_http_proxy_ctx_t *ctx);
