@@ -694,13 +694,17 @@ pc_http_header_out_set(pc_http_request_t *r, const pc_str_t *name,
     return PC_OK;
 }
 
-/* Contract: removes every response field named name. */
+/* Contract: removes every response field named name.  Nothing moves
+ * when there is none (the common case: it runs on every response). */
 void
 pc_http_header_out_remove(pc_http_request_t *r, const pc_str_t *name)
 {
     uint32_t i, j;
 
-    for (i = j = 0; i < r->nout; i++)
+    for (i = 0; i < r->nout; i++)
+        if (r->out[i].name.len == name->len && pc_str_caseeq(&r->out[i].name, name))
+            break;
+    for (j = i; i < r->nout; i++)
         if (!pc_str_caseeq(&r->out[i].name, name))
             r->out[j++] = r->out[i];
     r->nout = j;
