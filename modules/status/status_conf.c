@@ -175,27 +175,10 @@ static const pc_str_t classes[PC_STATUS_CLASSES] = {
 static pc_str_t
 server_label(pc_conf_t *cf, const pc_http_server_t *s)
 {
-    const pc_http_server_name_t *n = s->names.elts;
-    pc_str_t                     out = pc_string("_");
-    const char                  *pre = "", *post = "";
-    u_char                      *p;
+    pc_str_t out;
 
-    if (s->names.nelts == 0 || n[0].name.len == 0)
-        return out;
-    if (n[0].kind == PC_HTTP_NAME_WILD_HEAD)
-        pre = "*.";
-    else if (n[0].kind == PC_HTTP_NAME_WILD_TAIL)
-        post = ".*";
-    else if (n[0].kind == PC_HTTP_NAME_REGEX)
-        pre = "~";
-    p = pc_pnalloc(cf->pool, n[0].name.len + 2);
-    if (p == NULL)
-        return out;
-    out.data = p;
-    p = pc_cpymem(p, pre, strlen(pre));
-    p = pc_cpymem(p, n[0].name.data, n[0].name.len);
-    p = pc_cpymem(p, post, strlen(post));
-    out.len = (size_t) (p - out.data);
+    if (pc_http_server_name_text(cf->pool, s, &out) != PC_OK || out.len == 0)
+        pc_str_set(&out, "_");
     return out;
 }
 

@@ -276,38 +276,17 @@ server_node(pc_http_server_t *s, pc_conf_node_t *tmp)
     return tmp;
 }
 
-/*
- * A server block's label (expiry metric's server_name, warnings, session id
- * context): its first name as written ("*.w.test", "example.*", "~re"),
- * "_" without one -- the spelling of the status module's `server` label
- * (modules/status/status_conf.c:server_label) and of $server_name.  Kept
- * local because src/http has no public helper for it; one shared function
- * there (used by status, variables and tls) would be the better home.
- * NUL-terminated, in cf->pool; NULL when out of memory.
- */
+/* A server block's label in logs and metrics: its first name as written
+ * (pc_http_server_name_text: the status module's `server` label and
+ * $server_name spell it the same), "_" without one.  NULL on ENOMEM. */
 static const char *
 server_label(pc_conf_t *cf, pc_http_server_t *s)
 {
-    pc_http_server_name_t *sn = s->names.elts;
-    const char            *pre = "", *post = "";
-    u_char                *p, *out;
+    pc_str_t name;
 
-    if (s->names.nelts == 0 || sn[0].name.len == 0)
-        return "_";
-    if (sn[0].kind == PC_HTTP_NAME_WILD_HEAD)
-        pre = "*.";
-    else if (sn[0].kind == PC_HTTP_NAME_WILD_TAIL)
-        post = ".*";
-    else if (sn[0].kind == PC_HTTP_NAME_REGEX)
-        pre = "~";
-    out = pc_pnalloc(cf->pool, sn[0].name.len + 3);
-    if (out == NULL)
+    if (pc_http_server_name_text(cf->pool, s, &name) != PC_OK)
         return NULL;
-    p = pc_cpymem(out, pre, strlen(pre));
-    p = pc_cpymem(p, sn[0].name.data, sn[0].name.len);
-    p = pc_cpymem(p, post, strlen(post));
-    *p = '\0';
-    return (const char *) out;
+    return name.len > 0 ? (const char *) name.data : "_";
 }
 
 static bool

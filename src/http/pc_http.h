@@ -368,6 +368,15 @@ typedef struct {
 void pc_http_conn_stats(pc_http_conn_stats_t *st);
 
 /* Server and location lookup (pc_http_server.c).  Host is r->host. */
+/*
+ * s's first server_name as the configuration wrote it -- "*.example.com",
+ * "example.*", "~regex" whole, a leading-dot ".example.com" without its
+ * dot -- in pool, NUL-terminated; "" when s has none.  The one spelling of
+ * a server in labels ($server_name, the metrics' server and server_name
+ * labels, TLS warnings).  PC_ERROR on ENOMEM.
+ */
+pc_rc_t pc_http_server_name_text(pc_pool_t *pool, const pc_http_server_t *s, pc_str_t *out);
+
 pc_http_server_t *pc_http_find_server(pc_http_addr_conf_t *addr, const pc_str_t *host,
     pc_http_request_t *r);
 pc_http_location_t *pc_http_find_location(pc_http_server_t *s, const pc_str_t *uri,

@@ -14,6 +14,7 @@
  * order) that matches; else the longest prefix; else none (404).
  */
 #include <stdlib.h>
+#include <string.h>
 #include "http/pc_http.h"
 #include "http/pc_http_conf.h"
 
@@ -415,6 +416,39 @@ find_linear(const pc_http_addr_conf_t *addr, const u_char *host, size_t len,
             return best;
     }
     return NULL;
+}
+
+/* Contract: see pc_http.h. */
+pc_rc_t
+pc_http_server_name_text(pc_pool_t *pool, const pc_http_server_t *s, pc_str_t *out)
+{
+    const pc_http_server_name_t *sn = s->names.elts;
+    const char                  *pre = "", *post = "";
+    u_char                      *p;
+
+    pc_str_set(out, "");
+    if (s->names.nelts == 0 || sn[0].name.len == 0)
+        return PC_OK;
+    if (sn[0].kind == PC_HTTP_NAME_EXACT) {
+        *out = sn[0].name;      /* stored NUL-terminated */
+        return PC_OK;
+    }
+    if (sn[0].kind == PC_HTTP_NAME_WILD_HEAD)
+        pre = "*.";
+    else if (sn[0].kind == PC_HTTP_NAME_WILD_TAIL)
+        post = ".*";
+    else if (sn[0].kind == PC_HTTP_NAME_REGEX)
+        pre = "~";
+    p = pc_pnalloc(pool, sn[0].name.len + 3);
+    if (p == NULL)
+        return PC_ERROR;
+    out->data = p;
+    p = pc_cpymem(p, pre, strlen(pre));
+    p = pc_cpymem(p, sn[0].name.data, sn[0].name.len);
+    p = pc_cpymem(p, post, strlen(post));
+    *p = '\0';
+    out->len = (size_t) (p - out->data);
+    return PC_OK;
 }
 
 /*

@@ -708,37 +708,16 @@ var_is_args(pc_http_request_t *r, pc_str_t *out, uintptr_t data)
 }
 
 /* $server_name: the chosen server block's first server_name as nginx
- * shows it: "*.x" / "x.*" wildcards whole, a regex with its "~", a
- * leading-dot name (".x", stored as x and *.x) without the dot; "" when
- * the block has none. */
+ * shows it (pc_http_server_name_text); "" when the block has none. */
 static pc_rc_t
 var_server_name(pc_http_request_t *r, pc_str_t *out, uintptr_t data)
 {
-    const pc_http_server_name_t *sn;
-    u_char *p;
-
     PC_UNUSED(data);
-    pc_str_set(out, "");
-    if (r->server == NULL || r->server->names.nelts == 0)
-        return PC_OK;
-    sn = r->server->names.elts;
-    if (sn->kind == PC_HTTP_NAME_EXACT) {
-        *out = sn->name;
+    if (r->server == NULL) {
+        pc_str_set(out, "");
         return PC_OK;
     }
-    p = pc_pnalloc(r->pool, sn->name.len + 2);
-    if (p == NULL)
-        return PC_ERROR;
-    out->data = p;
-    out->len = sn->name.len + (sn->kind == PC_HTTP_NAME_REGEX ? 1 : 2);
-    if (sn->kind == PC_HTTP_NAME_WILD_HEAD)
-        p = pc_cpymem(p, "*.", 2);
-    else if (sn->kind == PC_HTTP_NAME_REGEX)
-        *p++ = '~';
-    p = pc_cpymem(p, sn->name.data, sn->name.len);
-    if (sn->kind == PC_HTTP_NAME_WILD_TAIL)
-        (void) pc_cpymem(p, ".*", 2);
-    return PC_OK;
+    return pc_http_server_name_text(r->pool, r->server, out);
 }
 
 static pc_rc_t
