@@ -156,6 +156,12 @@ void pc_http_proxy_stop_client(pc_http_proxy_ctx_t *ctx);
  * the length -- and send it.  PC_OK, or what pc_http_proxy_end returned. */
 pc_rc_t pc_http_proxy_send_head(pc_http_proxy_ctx_t *ctx);
 
+/* pc_http_proxy_resp.c: write h's fields a client may get (not hop-by-hop,
+ * pc_http_proxy_pass_field; b is the head's buffer) at p as "Name: Value"
+ * lines, for heads written directly (1xx, 101); p needs head_len +
+ * 4 * nheaders bytes.  Returns the end. */
+u_char *pc_http_proxy_put_fields(u_char *p, const pc_http_head_t *h, const u_char *b);
+
 /* pc_http_proxy_resp.c: forward the interim (1xx but 101) head
  * ctx->resp.head to an HTTP/1.1 client, written directly; dropped once
  * our own 100 Continue went out, and for an HTTP/1.0 client. */

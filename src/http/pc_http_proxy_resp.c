@@ -12,6 +12,23 @@
 #include "http/pc_http_proxy.h"
 #include "http/pc_http_proxy_ctx.h"
 
+/* Contract: see pc_http_proxy_ctx.h. */
+u_char *
+pc_http_proxy_put_fields(u_char *p, const pc_http_head_t *h, const u_char *b)
+{
+    uint32_t i;
+
+    for (i = 0; i < h->nheaders; i++) {
+        if (pc_http_proxy_pass_field(h, b, &h->headers[i], NULL, 0)) {
+            p = pc_cpymem(p, b + h->headers[i].name, h->headers[i].name_len);
+            p = pc_cpymem(p, ": ", 2);
+            p = pc_cpymem(p, b + h->headers[i].value, h->headers[i].value_len);
+            p = pc_cpymem(p, "\r\n", 2);
+        }
+    }
+    return p;
+}
+
 /* A reason phrase worth passing on: 1 to 64 bytes, no obs-text (a longer
  * one or one with bytes over 0x7f: ours instead).  The head parser let
  * nothing but HTAB, SP, VCHAR and obs-text into the status line
@@ -101,7 +118,6 @@ pc_http_proxy_interim(pc_http_proxy_ctx_t *ctx)
     struct iovec          iov;
     ssize_t               n;
     u_char               *p;
-    uint32_t              i;
 
     if (r->http_version < 11 || r->expect_sent) {
         return;
@@ -116,14 +132,7 @@ pc_http_proxy_interim(pc_http_proxy_ctx_t *ctx)
     *p++ = ' ';
     p = pc_cpymem(p, text, strlen(text));
     p = pc_cpymem(p, "\r\n", 2);
-    for (i = 0; i < h->nheaders; i++) {
-        if (pc_http_proxy_pass_field(h, b, &h->headers[i], NULL, 0)) {
-            p = pc_cpymem(p, b + h->headers[i].name, h->headers[i].name_len);
-            p = pc_cpymem(p, ": ", 2);
-            p = pc_cpymem(p, b + h->headers[i].value, h->headers[i].value_len);
-            p = pc_cpymem(p, "\r\n", 2);
-        }
-    }
+    p = pc_http_proxy_put_fields(p, h, b);
     p = pc_cpymem(p, "\r\n", 2);
     iov.iov_len = (size_t) (p - (u_char *) iov.iov_base);
     n = pc_conn_writev(r->c, &iov, 1);

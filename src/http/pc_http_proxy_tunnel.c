@@ -30,7 +30,6 @@ px_101_head(pc_http_proxy_ctx_t *ctx, size_t *len)
     const u_char           *b = ctx->buf->pos;
     pc_str_t                v;
     u_char                 *start, *p;
-    uint32_t                i;
 
     v = pc_http_header_in(ctx->r, "upgrade", 7);
     if (up != NULL) {
@@ -42,14 +41,7 @@ px_101_head(pc_http_proxy_ctx_t *ctx, size_t *len)
         return NULL;
     }
     p = pc_cpymem(p, "HTTP/1.1 101 Switching Protocols\r\n", 34);
-    for (i = 0; i < h->nheaders; i++) {
-        if (pc_http_proxy_pass_field(h, b, &h->headers[i], NULL, 0)) {
-            p = pc_cpymem(p, b + h->headers[i].name, h->headers[i].name_len);
-            p = pc_cpymem(p, ": ", 2);
-            p = pc_cpymem(p, b + h->headers[i].value, h->headers[i].value_len);
-            p = pc_cpymem(p, "\r\n", 2);
-        }
-    }
+    p = pc_http_proxy_put_fields(p, h, b);
     p = pc_cpymem(p, "Upgrade: ", 9);
     p = pc_cpymem(p, v.data, v.len);
     p = pc_cpymem(p, "\r\nConnection: upgrade\r\n\r\n", 25);
