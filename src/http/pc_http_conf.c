@@ -629,14 +629,9 @@ set_server_name(pc_conf_t *cf, const pc_directive_t *d, void *conf)
  * return, add_header
  * ------------------------------------------------------------------- */
 
-/* Whether s holds CR, LF or NUL.  A variable name cannot, so such a byte
- * in an argument is in the fixed text of the value: the run-time check
- * would refuse it on every request, so the config is refused instead. */
-static bool
-has_ctl(const pc_str_t *s)
-{
-    return !pc_http_value_safe(s->data, s->len);
-}
+/* CR, LF or NUL in an argument (pc_http_value_safe) are in the fixed text
+ * of the value -- a variable name cannot hold them -- so the run-time check
+ * would refuse every request: the configuration is refused instead. */
 
 static bool
 is_redirect_code(uint64_t code)
@@ -652,7 +647,7 @@ check_return_url(pc_conf_t *cf, uint64_t code, const pc_str_t *url)
     if (url == NULL || url->len == 0)
         return pc_conf_error(cf, "\"return %u\" needs a URL (it is sent as the "
                              "Location header)", (unsigned) code);
-    if (has_ctl(url))
+    if (!pc_http_value_safe(url->data, url->len))
         return pc_conf_error(cf, "invalid URL in \"return %u\": CR, LF or NUL",
                              (unsigned) code);
     return PC_CONF_OK;
@@ -732,7 +727,7 @@ set_add_header(pc_conf_t *cf, const pc_directive_t *d, void *conf)
         return pc_conf_error(cf, "\"add_header\" cannot set \"%s\": %s", argc(cf, 0), why);
     if (cf->node->nargs == 3 && strcmp(argc(cf, 2), "always") != 0)
         return pc_conf_error(cf, "invalid parameter \"%s\": expected \"always\"", argc(cf, 2));
-    if (has_ctl(arg(cf, 1)))
+    if (!pc_http_value_safe(arg(cf, 1)->data, arg(cf, 1)->len))
         return pc_conf_error(cf, "invalid value for header \"%s\": CR, LF or NUL",
                              argc(cf, 0));
     if (c->add_headers == NULL) {
